@@ -1,0 +1,132 @@
+"""The public Python API, a subset of PyTorch's with the same names and meaning.
+
+``gradkit/__init__.py`` loads this module on first use, so that the
+``gradkit`` command can answer ``--help`` without importing numpy.
+"""
+
+# ruff: noqa: F401
+from . import autograd, cuda, nn
+from .autograd import (
+    Function,
+    Size,
+    Tensor,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from .autograd.creation import (
+    arange,
+    as_tensor,
+    empty,
+    empty_like,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    scalar_tensor,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .autograd.printing import set_printoptions
+from .backend import (
+    DeviceUnavailableError,
+    device,
+    dtype,
+    get_default_dtype,
+    initial_seed,
+    manual_seed,
+    set_default_dtype,
+)
+from .backend.dtypes import bool_ as bool
+from .backend.dtypes import float32, float64, int32, int64
+from .ops import (
+    abs,
+    add,
+    all,
+    any,
+    argmax,
+    argmin,
+    broadcast_to,
+    cat,
+    clamp,
+    clip,
+    clone,
+    concat,
+    div,
+    dot,
+    eq,
+    exp,
+    expand,
+    flatten,
+    ge,
+    gt,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    log,
+    log_softmax,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    matmul,
+    max,
+    maximum,
+    mean,
+    min,
+    minimum,
+    mm,
+    mul,
+    mv,
+    ne,
+    neg,
+    permute,
+    pow,
+    reciprocal,
+    relu,
+    reshape,
+    rsub,
+    sigmoid,
+    sign,
+    softmax,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    sum,
+    t,
+    tanh,
+    transpose,
+    true_divide,
+    unsqueeze,
+    view,
+    where,
+)
+
+float = float32
+double = float64
+long = int64
+int = int32
+
+
+def is_tensor(obj: object) -> bool:
+    """Whether ``obj`` is a gradkit Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:
+    """Number of elements of ``input``."""
+    return input.numel()

@@ -1,0 +1,371 @@
+"""The backward engine: walks the graph from the roots without recursion.
+
+1. Count, for every node reachable from the roots, how many edges point at it
+   (an iterative depth-first walk, so a 100,000-deep chain is fine).
+2. Run a node once every edge into it has delivered its gradient; sum the
+   gradients arriving at the same node; check each one's shape and cast it to
+   the input's dtype; free what the node saved unless ``retain_graph``.
+3. ``AccumulateGrad`` nodes add into the leaves' ``.grad`` (``autograd.grad``
+   captures instead, and runs only the part of the graph it needs).
+
+Everything runs under ``no_grad``: backward formulas build no graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .function import _freed_message
+from .grad_mode import MODE
+from .node import AccumulateGrad, Node, accumulator_of
+from .tensor import Tensor, new_tensor
+
+__all__ = ["backward", "grad"]
+
+
+def _as_tuple(x: Any) -> tuple:
+    if isinstance(x, Tensor) or x is None:
+        return (x,)
+    return tuple(x)
+
+
+def _no_create_graph(create_graph: bool) -> None:
+    if create_graph:
+        raise NotImplementedError(
+            "create_graph=True (higher-order gradients) is not supported: gradkit's backward "
+            "formulas run on arrays and record no graph"
+        )
+
+
+def _root(i: int, t: Any, g: Any) -> tuple[tuple[Node, int], Any]:
+    """The graph edge of output ``t`` and its starting gradient (ones for a scalar)."""
+    if not isinstance(t, Tensor):
+        raise TypeError(f"backward expects tensors, got {type(t).__name__} at position {i}")
+    if not t._rg:
+        raise RuntimeError(
+            f"element {i} of tensors does not require grad and does not have a grad_fn: it was "
+            "computed from tensors that have requires_grad=False (or inside no_grad()); set "
+            "requires_grad=True on the inputs you want gradients for"
+        )
+    d = t._data
+    if g is None:
+        if d.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs, but this output has "
+                f"shape {list(d.shape)}: reduce it first (loss.sum() or loss.mean()), or pass "
+                f"gradient= a tensor of shape {list(d.shape)}"
+            )
+        ga = t._be.xp.ones(d.shape, dtype=d.dtype, device=t._be.native)
+    else:
+        if not isinstance(g, Tensor):
+            raise TypeError(f"gradient must be a Tensor, got {type(g).__name__}")
+        if g._be is not t._be:
+            raise RuntimeError(
+                f"gradient for output {i} is on {g.device} but the output is on {t.device}; "
+                "move one of them"
+            )
+        if g._data.shape != d.shape:
+            raise RuntimeError(
+                f"Mismatch in shape: grad_output[{i}] has a shape of {list(g._data.shape)} and "
+                f"output[{i}] has a shape of {list(d.shape)}."
+            )
+        ga = g._data
+        if ga.dtype != d.dtype:
+            ga = t._be.xp.astype(ga, d.dtype)
+    edge = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator_of(t), 0)
+    return edge, ga
+
+
+def _inplace_message(node: Node, rec: tuple) -> str:
+    vc, ver, _k, producer, arr = rec
+    if producer == "self":
+        what = f"output 0 of {node.name()}"
+    elif producer is None:
+        what = "a leaf tensor"
+    else:
+        what = f"output 0 of {producer.name()}"
+    return (
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{arr.dtype} {list(arr.shape)}], which is {what}, is at version "
+        f"{vc.value}; expected version {ver} instead. {node.name()} saved it for backward and "
+        "it changed afterwards: use an out-of-place operation (x = x * 2, not x *= 2) or "
+        "clone() the tensor before changing it."
+    )
+
+
+def _bad_shape(node: Node, i: int, g: Any, shape: tuple) -> RuntimeError:
+    return RuntimeError(
+        f"Function {node.name()} returned an invalid gradient at index {i} - got "
+        f"{list(g.shape)} but expected shape {list(shape)}: a backward must return, for each "
+        "input, a gradient of exactly that input's shape (sum over broadcast dimensions)"
+    )
+
+
+def _needed(roots: list[Node], targets: set[Node]) -> tuple[set[Node], set[Node]]:
+    """Nodes from which a target is reachable, and those whose backward must run."""
+    order: list[Node] = []
+    seen = set(roots)
+    stack = [(n, False) for n in roots]
+    while stack:  # iterative post-order: children before parents
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for nxt, _ in node.next_functions:
+            if nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                stack.append((nxt, False))
+    reach: set[Node] = set()
+    run: set[Node] = set()
+    for node in order:
+        if any(nxt in reach for nxt, _ in node.next_functions if nxt is not None):
+            run.add(node)
+            reach.add(node)
+        elif node in targets:
+            reach.add(node)
+    return reach, run
+
+
+def _execute(
+    edges: list[tuple[Node, int]],
+    grads: list[Any],
+    retain_graph: bool,
+    capture: dict[tuple[Node, int], int] | None = None,
+) -> list[Any]:
+    """Run backward from ``edges`` seeded with ``grads``; return captured gradients."""
+    roots = list(dict.fromkeys(node for node, _ in edges))
+    reach = run = None
+    # deps[node]: edges into node not yet delivered; it doubles as the "seen" set
+    deps: dict[Node, int] = dict.fromkeys(roots, 0)
+    stack = list(roots)
+    if capture is not None:
+        reach, run = _needed(roots, {n for n, _ in capture})
+        stack = [n for n in roots if n in run]
+    while stack:
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is not None:
+                c = deps.get(nxt)
+                if c is None:
+                    deps[nxt] = 1
+                    if run is None or nxt in run:
+                        stack.append(nxt)
+                else:
+                    deps[nxt] = c + 1
+
+    buffers: dict[Node, list] = {}
+    for (node, nr), g in zip(edges, grads):
+        b = buffers.get(node)
+        if b is None:
+            b = buffers[node] = [None] * node._num_outputs
+        b[nr] = g if b[nr] is None else b[nr] + g
+    # gradients other nodes may still hold: copied before they become a leaf's .grad
+    borrowed = {id(g) for g in grads}
+    captured: list[Any] = [None] * (len(capture) if capture else 0)
+    ready = [n for n in roots if deps[n] == 0]
+
+    prev_mode = MODE.enabled
+    MODE.enabled = False
+    try:
+        while ready:
+            node = ready.pop()
+            buf = buffers.pop(node, None)
+            if capture is not None:
+                if node not in reach:
+                    continue
+                if buf is not None:
+                    for nr, g in enumerate(buf):
+                        slot = capture.get((node, nr))
+                        if slot is not None and g is not None:
+                            captured[slot] = g
+                if node not in run:
+                    continue
+            if node.__class__ is AccumulateGrad:
+                if buf is not None and buf[0] is not None:
+                    _accumulate(node.variable, buf[0], borrowed)
+                continue
+            if node._retained is not None and buf is not None:
+                _retain(node, buf)
+            nf = node.next_functions
+            grads_in = None
+            if buf is not None:
+                if len(buf) == 1:
+                    live = buf[0] is not None
+                    if live:
+                        borrowed.add(id(buf[0]))
+                else:
+                    live = False
+                    for g in buf:
+                        if g is not None:
+                            live = True
+                            borrowed.add(id(g))
+                if live:
+                    if node._freed:
+                        raise RuntimeError(_freed_message(node))
+                    for rec in node._versions:
+                        if rec[0].value != rec[1]:
+                            raise RuntimeError(_inplace_message(node, rec))
+                    if node._user:
+                        grads_in = node._call(buf)
+                    else:
+                        grads_in = node._fn.backward(node, *buf)
+                    if grads_in.__class__ is not tuple:
+                        grads_in = (grads_in,)
+                    if len(grads_in) != len(nf):
+                        raise RuntimeError(
+                            f"{node.name()} returned {len(grads_in)} gradients for {len(nf)} inputs"
+                        )
+                    if node._user:
+                        borrowed.update([id(g) for g in grads_in if g is not None])
+            if not retain_graph:
+                if node._user:
+                    node._release()
+                elif node.saved is not None:
+                    node.saved = None
+                    node._freed = True
+                    node._versions = ()
+            if grads_in is None:
+                for nxt, _ in nf:
+                    if nxt is not None:
+                        d = deps[nxt] - 1
+                        deps[nxt] = d
+                        if d == 0:
+                            ready.append(nxt)
+                continue
+            i = 0
+            for nxt, nr in nf:
+                if nxt is not None:
+                    g = grads_in[i]
+                    if g is not None:
+                        shape, dt = node._meta[i]
+                        if g.shape != shape:
+                            raise _bad_shape(node, i, g, shape)
+                        gdt = g.dtype
+                        if gdt is not dt and gdt != dt:
+                            g = node.xp.astype(g, dt)
+                        b = buffers.get(nxt)
+                        if b is None:
+                            if nxt._num_outputs == 1:
+                                buffers[nxt] = [g]
+                            else:
+                                b = buffers[nxt] = [None] * nxt._num_outputs
+                                b[nr] = g
+                        else:
+                            old = b[nr]
+                            b[nr] = g if old is None else old + g
+                    d = deps[nxt] - 1
+                    deps[nxt] = d
+                    if d == 0:
+                        ready.append(nxt)
+                i += 1
+    finally:
+        MODE.enabled = prev_mode
+    return captured
+
+
+def _accumulate(leaf: Tensor, g: Any, borrowed: set[int]) -> None:
+    """``leaf.grad += g``: in place when a grad exists, else g itself (copied if shared)."""
+    be = leaf._be
+    g = be.fix(g)
+    cur = leaf._grad
+    if cur is None:
+        if id(g) in borrowed or be.is_view(g):
+            g = be.copy(g)
+        leaf._grad = new_tensor(g, be)
+    else:
+        data = cur._data
+        data += g
+        if cur._vc is not None:
+            cur._vc.value += 1
+
+
+def _retain(node: Node, buf: list) -> None:
+    for nr, ref in node._retained:
+        t = ref()
+        g = buf[nr]
+        if t is None or g is None:
+            continue
+        be = t._be
+        if t._grad is None:
+            t._grad = new_tensor(be.copy(be.fix(g)), be)
+        else:
+            t._grad._data = t._grad._data + g
+
+
+def backward(
+    tensors: Tensor | Sequence[Tensor],
+    grad_tensors: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Tensor | Sequence[Tensor] | None = None,
+) -> None:
+    """Accumulate the gradients of ``tensors`` into the ``.grad`` of the leaves they came from.
+
+    A non-scalar tensor needs ``grad_tensors`` (the vector of the vector-Jacobian
+    product).  The graph is freed afterwards unless ``retain_graph=True``.
+    """
+    _no_create_graph(create_graph)
+    ts = _as_tuple(tensors)
+    gs = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(ts)
+    if len(gs) != len(ts):
+        raise RuntimeError(f"got {len(gs)} gradients for {len(ts)} tensors")
+    edges, grads = zip(*(_root(i, t, g) for i, (t, g) in enumerate(zip(ts, gs))))
+    if inputs is not None:
+        ins = _as_tuple(inputs)
+        got = _grad_impl(list(edges), list(grads), ins, bool(retain_graph), allow_unused=True)
+        for leaf, g in zip(ins, got):
+            if g is not None:
+                _accumulate(leaf, g._data, set())
+        return
+    _execute(list(edges), list(grads), bool(retain_graph))
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool | None = None,
+) -> tuple[Tensor | None, ...]:
+    """The gradients of ``outputs`` with respect to ``inputs``, returned, not accumulated."""
+    _no_create_graph(create_graph)
+    outs = _as_tuple(outputs)
+    gs = _as_tuple(grad_outputs) if grad_outputs is not None else (None,) * len(outs)
+    if len(gs) != len(outs):
+        raise RuntimeError(f"got {len(gs)} grad_outputs for {len(outs)} outputs")
+    edges, grads = zip(*(_root(i, t, g) for i, (t, g) in enumerate(zip(outs, gs))))
+    return _grad_impl(list(edges), list(grads), _as_tuple(inputs), bool(retain_graph), allow_unused)
+
+
+def _grad_impl(
+    edges: list, grads: list, inputs: tuple, retain_graph: bool, allow_unused: bool | None
+) -> tuple[Tensor | None, ...]:
+    capture: dict[tuple[Node, int], int] = {}
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"inputs must be tensors, got {type(t).__name__} at position {i}")
+        if not t._rg:
+            raise RuntimeError(
+                f"One of the differentiated Tensors (input {i}) does not require grad; set "
+                "requires_grad=True on it before computing the outputs"
+            )
+        edge = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator_of(t), 0)
+        capture.setdefault(edge, i)
+    got = _execute(edges, grads, retain_graph, capture)
+    result: list[Tensor | None] = []
+    for i, t in enumerate(inputs):
+        edge = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator_of(t), 0)
+        g = got[capture[edge]]
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}) appears to not have been used "
+                    "in the graph. Set allow_unused=True if this is the desired behavior."
+                )
+            result.append(None)
+            continue
+        be = t._be
+        result.append(new_tensor(be.copy(be.fix(g)), be))
+    return tuple(result)

@@ -1,0 +1,74 @@
+"""Graph nodes: the ``grad_fn`` objects a backward pass walks.
+
+A node has ``next_functions``: one ``(node, output_nr)`` edge per input of the
+op that made it (``(None, 0)`` for inputs that need no gradient).  Leaves that
+require grad are reached through an ``AccumulateGrad`` node.  Nodes hold the
+arrays their backward needs (``saved``) and the version each had when saved,
+so an in-place change made in between is caught instead of giving wrong
+gradients.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+__all__ = ["Node", "AccumulateGrad", "VersionCounter", "accumulator_of"]
+
+
+class VersionCounter:
+    """Counts in-place changes of one storage; shared by a tensor, its views and detach()."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
+
+
+class Node:
+    """Base of every grad_fn: named like PyTorch's (``AddBackward0``), printed like it too."""
+
+    next_functions: tuple = ()
+    #: ((version counter, version when saved, index in saved, producer), ...)
+    _versions: tuple = ()
+    #: set once backward has freed the saved arrays (retain_graph=False)
+    _freed = False
+    _num_outputs = 1
+    #: [(output_nr, weakref to tensor)] of non-leaf outputs that called retain_grad()
+    _retained: list | None = None
+    #: gradients this node returns come from user code and may alias anything
+    _user = False
+
+    def name(self) -> str:
+        """The node's type name, e.g. ``MulBackward0``."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def _call(self, grads: list) -> tuple:
+        """Gradients for each input edge, given the gradients of each output."""
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Drop what backward needed (called after it ran, unless retain_graph)."""
+
+
+class AccumulateGrad(Node):
+    """The end of a path: adds the gradient into a leaf's ``.grad``."""
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def _call(self, grads: list) -> tuple:  # pragma: no cover - handled by the engine
+        raise RuntimeError("AccumulateGrad is applied by the engine")
+
+
+def accumulator_of(t: Any) -> AccumulateGrad:
+    """The leaf's AccumulateGrad node, made once and kept while the graph lives."""
+    ref = t._acc
+    node = ref() if ref is not None else None
+    if node is None:
+        node = AccumulateGrad(t)
+        t._acc = weakref.ref(node)
+    return node

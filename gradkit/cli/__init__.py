@@ -1,0 +1,1 @@
+"""The ``gradkit`` command; nothing else imports this package."""

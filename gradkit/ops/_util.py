@@ -1,0 +1,142 @@
+"""Helpers the op families share: undoing broadcasting, PyTorch's promotion on arrays,
+and turning arguments (tensors, Python numbers, dims) into what forwards take."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..autograd.tensor import Tensor
+from ..backend import get_default_dtype
+
+__all__ = [
+    "sum_to",
+    "promote",
+    "scalar_operand",
+    "as_operand",
+    "wrap_dim",
+    "norm_dims",
+    "float_dtype",
+]
+
+
+def sum_to(xp: Any, g: Any, shape: tuple) -> Any:
+    """Sum ``g`` over the dimensions broadcasting added, so it has ``shape`` again."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = xp.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def float_dtype(xp: Any) -> Any:
+    """The namespace's dtype for the default float (float32 unless changed)."""
+    return getattr(xp, get_default_dtype().name)
+
+
+_FLOAT_CACHE: dict[Any, dict[Any, bool]] = {}
+
+
+def _is_float(xp: Any, dt: Any) -> bool:
+    """``xp.isdtype(dt, "real floating")``, cached per namespace (numpy's isdtype costs
+    microseconds, and dtypes of different libraries must not be compared)."""
+    cache = _FLOAT_CACHE.get(xp)
+    if cache is None:
+        cache = _FLOAT_CACHE[xp] = {}
+    r = cache.get(dt)
+    if r is None:
+        r = cache[dt] = bool(xp.isdtype(dt, "real floating"))
+    return r
+
+
+is_float = _is_float
+
+
+def promote(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """Two arrays cast to their PyTorch result dtype (an int with a float gives the float)."""
+    da, db = a.dtype, b.dtype
+    if da is db or da == db:
+        return a, b
+    fa, fb = _is_float(xp, da), _is_float(xp, db)
+    if fa != fb:
+        t = da if fa else db
+    elif da == xp.bool or db == xp.bool:
+        t = db if da == xp.bool else da
+    else:
+        t = xp.result_type(da, db)
+    return (a if da == t else xp.astype(a, t)), (b if db == t else xp.astype(b, t))
+
+
+def scalar_operand(xp: Any, a: Any, s: Any) -> tuple[Any, Any]:
+    """An array and a Python number, made compatible as PyTorch does: the number never
+    widens a float array, but a float number turns an int array into the default float."""
+    if s.__class__ is float:
+        if not _is_float(xp, a.dtype):
+            a = xp.astype(a, float_dtype(xp))
+        return a, s
+    if s.__class__ is bool:
+        if a.dtype == xp.bool:
+            return a, s
+        s = int(s)
+    if a.dtype == xp.bool:
+        a = xp.astype(a, xp.int64)
+    return a, s
+
+
+def operands(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
+    """Promote a pair of forward arguments, either of which may be a Python number."""
+    cb = b.__class__
+    if cb is float:
+        if _is_float(xp, a.dtype):
+            return a, b
+        return scalar_operand(xp, a, b)
+    if a.__class__ in _PY_NUMBERS:
+        b, a = scalar_operand(xp, b, a)
+        return a, b
+    if cb in _PY_NUMBERS:
+        return scalar_operand(xp, a, b)
+    da, db = a.dtype, b.dtype
+    if da is db or da == db:
+        return a, b
+    return promote(xp, a, b)
+
+
+_PY_NUMBERS = (int, float, bool)
+
+
+def as_operand(x: Any) -> Any:
+    """A Tensor as is; a Python or numpy number as a plain Python number."""
+    if isinstance(x, Tensor) or x.__class__ in _PY_NUMBERS:
+        return x
+    if isinstance(x, float):  # numpy.float64 subclasses float
+        return float(x)
+    item = getattr(x, "item", None)
+    if item is not None and getattr(x, "ndim", 0) == 0 and not hasattr(x, "__array_namespace__"):
+        return item()
+    raise TypeError(
+        f"unsupported operand of type {type(x).__name__}; use a Tensor or a Python number "
+        "(wrap arrays with gradkit.tensor())"
+    )
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    """A dimension index in [0, ndim), PyTorch's IndexError otherwise."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})"
+        )
+    return dim + n if dim < 0 else dim
+
+
+def norm_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
+    """``dim`` (None, an int, or a sequence) as a sorted tuple of non-negative dims."""
+    if dim is None:
+        return None
+    if isinstance(dim, int):
+        return (wrap_dim(dim, ndim),)
+    dims = tuple(sorted({wrap_dim(d, ndim) for d in dim}))
+    return dims

@@ -1,0 +1,686 @@
+"""Elementwise ops: arithmetic, exp/log/sqrt/abs, clamp, maximum/minimum, where,
+and the comparisons (which have no gradient).  Binary ops broadcast, and
+their backward sums each gradient back to its input's shape."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..autograd.function import Op, mixed_device_error
+from ..autograd.tensor import Tensor, new_tensor
+from ._util import as_operand, float_dtype, is_float, operands, sum_to
+
+__all__ = [
+    "add",
+    "sub",
+    "rsub",
+    "mul",
+    "div",
+    "true_divide",
+    "rdiv",
+    "pow",
+    "rpow",
+    "neg",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "reciprocal",
+    "clamp",
+    "clip",
+    "maximum",
+    "minimum",
+    "where",
+    "masked_fill",
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "logical_and",
+    "logical_or",
+    "logical_not",
+    "logical_xor",
+    "isfinite",
+    "isnan",
+    "isinf",
+    "sign",
+]
+
+
+def _shape(x: Any) -> Any:
+    return None if x.__class__ in (int, float, bool) else x.shape
+
+
+# -- arithmetic ---------------------------------------------------------------------
+class Add(Op):
+    node_name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        if a.__class__ is not b.__class__ or a.dtype != b.dtype:
+            a, b = operands(ctx.xp, a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.alpha = alpha
+        return a + b if alpha == 1 else a + alpha * b
+
+    @staticmethod
+    def backward(ctx, g):
+        nf = ctx.next_functions
+        sa, sb = ctx.shapes
+        gs = g.shape
+        ga = gb = None
+        if nf[0][0] is not None:
+            ga = g if sa == gs else sum_to(ctx.xp, g, sa)
+        if nf[1][0] is not None:
+            if ctx.alpha != 1:
+                g = g * ctx.alpha
+            gb = g if sb == gs else sum_to(ctx.xp, g, sb)
+        return ga, gb
+
+
+class Sub(Op):
+    node_name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        if a.__class__ is not b.__class__ or a.dtype != b.dtype:
+            a, b = operands(ctx.xp, a, b)
+        ctx.shapes = (_shape(a), _shape(b))
+        ctx.alpha = alpha
+        return a - b if alpha == 1 else a - alpha * b
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, nf = ctx.xp, ctx.next_functions
+        sa, sb = ctx.shapes
+        ga = sum_to(xp, g, sa) if nf[0][0] is not None else None
+        gb = None
+        if nf[1][0] is not None:
+            gb = sum_to(xp, -g if ctx.alpha == 1 else g * -ctx.alpha, sb)
+        return ga, gb
+
+
+class Rsub(Sub):
+    """``number - tensor``."""
+
+    node_name = "RsubBackward1"
+
+
+class Mul(Op):
+    node_name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.__class__ is not b.__class__ or a.dtype != b.dtype:
+            a, b = operands(ctx.xp, a, b)
+        ctx.saved = (a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        nf = ctx.next_functions
+        a, b = ctx.saved
+        ga = gb = None
+        if nf[0][0] is not None:
+            ga = g * b
+            if ga.shape != a.shape:
+                ga = sum_to(ctx.xp, ga, a.shape)
+        if nf[1][0] is not None:
+            gb = g * a
+            if gb.shape != b.shape:
+                gb = sum_to(ctx.xp, gb, b.shape)
+        return ga, gb
+
+
+def _float_pair(xp, a, b):
+    a, b = operands(xp, a, b)
+    f = float_dtype(xp)
+    if _shape(a) is not None and not is_float(xp, a.dtype):
+        a = xp.astype(a, f)
+    if _shape(b) is not None and not is_float(xp, b.dtype):
+        b = xp.astype(b, f)
+    if _shape(a) is None and _shape(b) is not None:
+        a = float(a)
+    if _shape(b) is None and _shape(a) is not None:
+        b = float(b)
+    return a, b
+
+
+class Div(Op):
+    node_name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _float_pair(ctx.xp, a, b)
+        ctx.saved = (a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, nf = ctx.xp, ctx.next_functions
+        a, b = ctx.saved
+        ga = sum_to(xp, g / b, a.shape) if nf[0][0] is not None else None
+        gb = sum_to(xp, -g * a / (b * b), b.shape) if nf[1][0] is not None else None
+        return ga, gb
+
+
+class Reciprocal(Op):
+    node_name = "ReciprocalBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = ctx.xp
+        if not is_float(xp, a.dtype):
+            a = xp.astype(a, float_dtype(xp))
+        out = 1.0 / a
+        ctx.saved = (out,)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved
+        return (-g * out * out,)
+
+
+class PowScalar(Op):
+    """``tensor ** number``."""
+
+    node_name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, a, p=1):
+        a, p = operands(ctx.xp, a, p)
+        ctx.p = p
+        ctx.saved = (a,)
+        if p == 2:
+            return a * a
+        return a**p
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved
+        p = ctx.p
+        if p == 0:
+            return (ctx.xp.zeros_like(g),)
+        if p == 1:
+            return (g,)
+        if p == 2:
+            return (g * (2.0 * a),)
+        return (g * (p * a ** (p - 1)),)
+
+
+class PowTensor(Op):
+    """``tensor ** tensor`` and ``number ** tensor``."""
+
+    node_name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = operands(ctx.xp, a, b)
+        out = a**b
+        ctx.saved = (a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, nf = ctx.xp, ctx.next_functions
+        a, b, out = ctx.saved
+        ga = gb = None
+        if nf[0][0] is not None:
+            ga = sum_to(xp, g * b * a ** (b - 1), a.shape)
+        if nf[1][0] is not None:
+            if _shape(a) is None:
+                gb = g * out * (math.log(a) if a > 0 else 0.0)
+            else:
+                safe = xp.where(a > 0, a, xp.ones_like(a))
+                gb = g * out * xp.where((a == 0) & (b >= 0), xp.zeros_like(out), xp.log(safe))
+                gb = sum_to(xp, gb, b.shape)
+        return ga, gb
+
+
+class Rpow(PowTensor):
+    """``number ** tensor``."""
+
+    node_name = "PowBackward2"
+
+
+class Neg(Op):
+    node_name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+def _to_float(xp, a):
+    return a if is_float(xp, a.dtype) else xp.astype(a, float_dtype(xp))
+
+
+class Exp(Op):
+    node_name = "ExpBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.exp(_to_float(ctx.xp, a))
+        ctx.saved = (out,)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.saved[0],)
+
+
+class Log(Op):
+    node_name = "LogBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        a = _to_float(ctx.xp, a)
+        ctx.saved = (a,)
+        return ctx.xp.log(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / ctx.saved[0],)
+
+
+class Sqrt(Op):
+    node_name = "SqrtBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.xp.sqrt(_to_float(ctx.xp, a))
+        ctx.saved = (out,)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (2.0 * ctx.saved[0]),)
+
+
+class Abs(Op):
+    node_name = "AbsBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.saved = (a,)
+        return ctx.xp.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.xp.sign(ctx.saved[0]),)
+
+
+# -- clamp, maximum, minimum, where ------------------------------------------------
+def _clamp_bounds(xp, a, lo, hi):
+    if (isinstance(lo, float) or isinstance(hi, float)) and not is_float(xp, a.dtype):
+        a = xp.astype(a, float_dtype(xp))
+    return a
+
+
+class ClampMin(Op):
+    node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, a, lo=None):
+        xp = ctx.xp
+        a = _clamp_bounds(xp, a, lo, None)
+        ctx.saved = (a,)
+        ctx.lo = lo
+        return xp.maximum(a, lo)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        return (xp.where(ctx.saved[0] >= ctx.lo, g, 0.0),)
+
+
+class ClampMax(Op):
+    node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, a, hi=None):
+        xp = ctx.xp
+        a = _clamp_bounds(xp, a, None, hi)
+        ctx.saved = (a,)
+        ctx.hi = hi
+        return xp.minimum(a, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        return (xp.where(ctx.saved[0] <= ctx.hi, g, 0.0),)
+
+
+class Clamp(Op):
+    node_name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        xp = ctx.xp
+        a = _clamp_bounds(xp, a, lo, hi)
+        ctx.saved = (a,)
+        ctx.lo, ctx.hi = lo, hi
+        return xp.minimum(xp.maximum(a, lo), hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        a = ctx.saved[0]
+        return (xp.where((a >= ctx.lo) & (a <= ctx.hi), g, 0.0),)
+
+
+class Maximum(Op):
+    node_name = "MaximumBackward0"
+    pick_greater = True
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        xp = ctx.xp
+        a, b = operands(xp, a, b)
+        ctx.saved = (a, b)
+        return xp.maximum(a, b) if cls.pick_greater else xp.minimum(a, b)
+
+    @classmethod
+    def backward(cls, ctx, g):
+        xp, nf = ctx.xp, ctx.next_functions
+        a, b = ctx.saved
+        wins = a > b if cls.pick_greater else a < b
+        half = g * 0.5
+        ga = xp.where(wins, g, xp.where(a == b, half, 0.0))
+        gb = g - ga
+        ga = sum_to(xp, ga, a.shape) if nf[0][0] is not None else None
+        gb = sum_to(xp, gb, b.shape) if nf[1][0] is not None else None
+        return ga, gb
+
+
+class Minimum(Maximum):
+    node_name = "MinimumBackward0"
+    pick_greater = False
+
+
+class Where(Op):
+    node_name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        xp = ctx.xp
+        if _shape(a) is None and _shape(b) is None:
+            a = xp.asarray(a, device=_device(cond))
+        if _shape(a) is None:
+            b, a = operands(xp, b, a)
+        elif _shape(b) is None:
+            a, b = operands(xp, a, b)
+        else:
+            a, b = operands(xp, a, b)
+        ctx.saved = (cond,)
+        ctx.shapes = (_shape(a), _shape(b))
+        return xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, nf = ctx.xp, ctx.next_functions
+        (cond,) = ctx.saved
+        sa, sb = ctx.shapes
+        ga = sum_to(xp, xp.where(cond, g, 0.0), sa) if nf[1][0] is not None else None
+        gb = sum_to(xp, xp.where(cond, 0.0, g), sb) if nf[2][0] is not None else None
+        return None, ga, gb
+
+
+class MaskedFill(Where):
+    """``x.masked_fill(mask, value)``: where(mask, value, x)."""
+
+    node_name = "MaskedFillBackward0"
+
+
+def _device(a):
+    return getattr(a, "device", None)
+
+
+# -- public functions ------------------------------------------------------------------
+def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``input + alpha * other``, broadcasting."""
+    if other.__class__ is not Tensor:
+        other = as_operand(other)
+    if alpha != 1:
+        return Add.apply(input, other, alpha=alpha)
+    return Add.apply(input, other)
+
+
+def sub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``input - alpha * other``, broadcasting."""
+    if other.__class__ is not Tensor:
+        other = as_operand(other)
+    if alpha != 1:
+        return Sub.apply(input, other, alpha=alpha)
+    return Sub.apply(input, other)
+
+
+def rsub(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
+    """``other - alpha * input`` (what ``2 - x`` calls)."""
+    return Rsub.apply(as_operand(other), input, alpha=alpha)
+
+
+def mul(input: Tensor, other: Any) -> Tensor:
+    """``input * other``, broadcasting."""
+    if other.__class__ is not Tensor:
+        other = as_operand(other)
+    return Mul.apply(input, other)
+
+
+def div(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+    """True division (ints give floats), broadcasting."""
+    if rounding_mode is not None:
+        raise NotImplementedError("div(rounding_mode=...) is not supported; use true division")
+    if other.__class__ is not Tensor:
+        other = as_operand(other)
+    return Div.apply(input, other)
+
+
+true_divide = div
+
+
+def reciprocal(input: Tensor) -> Tensor:
+    """``1 / input``."""
+    return Reciprocal.apply(input)
+
+
+def rdiv(input: Tensor, other: Any) -> Tensor:
+    """``other / input`` (what ``2 / x`` calls): reciprocal times ``other``, as PyTorch does."""
+    return mul(reciprocal(input), other)
+
+
+def pow(input: Any, exponent: Any) -> Tensor:
+    """``input ** exponent``; either side may be a number."""
+    exponent = as_operand(exponent)
+    if isinstance(exponent, Tensor):
+        return PowTensor.apply(as_operand(input), exponent)
+    return PowScalar.apply(input, p=exponent)
+
+
+def rpow(input: Tensor, other: Any) -> Tensor:
+    """``other ** input`` (what ``2 ** x`` calls)."""
+    return Rpow.apply(as_operand(other), input)
+
+
+def neg(input: Tensor) -> Tensor:
+    """``-input``."""
+    return Neg.apply(input)
+
+
+def exp(input: Tensor) -> Tensor:
+    """e to the power of each element."""
+    return Exp.apply(input)
+
+
+def log(input: Tensor) -> Tensor:
+    """Natural logarithm of each element."""
+    return Log.apply(input)
+
+
+def sqrt(input: Tensor) -> Tensor:
+    """Square root of each element."""
+    return Sqrt.apply(input)
+
+
+def abs(input: Tensor) -> Tensor:
+    """Absolute value of each element (gradient 0 at 0)."""
+    return Abs.apply(input)
+
+
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """Limit values to [min, max]; the gradient passes where min <= x <= max."""
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        out = input
+        if min is not None:
+            out = maximum(out, min)
+        if max is not None:
+            out = minimum(out, max)
+        return out
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    min = as_operand(min) if min is not None else None
+    max = as_operand(max) if max is not None else None
+    if max is None:
+        return ClampMin.apply(input, lo=min)
+    if min is None:
+        return ClampMax.apply(input, hi=max)
+    return Clamp.apply(input, lo=min, hi=max)
+
+
+clip = clamp
+
+
+def maximum(input: Tensor, other: Any) -> Tensor:
+    """Elementwise larger value; ties split the gradient evenly."""
+    return Maximum.apply(as_operand(input), as_operand(other))
+
+
+def minimum(input: Tensor, other: Any) -> Tensor:
+    """Elementwise smaller value; ties split the gradient evenly."""
+    return Minimum.apply(as_operand(input), as_operand(other))
+
+
+def where(condition: Tensor, input: Any, other: Any) -> Tensor:
+    """``input`` where ``condition`` holds, else ``other``."""
+    if not isinstance(condition, Tensor) or condition.dtype.kind != 0:
+        raise TypeError("where expects a bool tensor as condition (e.g. x > 0)")
+    return Where.apply(condition, as_operand(input), as_operand(other))
+
+
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    """``value`` where ``mask`` is true, else ``input``."""
+    if not isinstance(mask, Tensor) or mask.dtype.kind != 0:
+        raise TypeError("masked_fill expects a bool tensor as mask (e.g. x > 0)")
+    return MaskedFill.apply(mask, as_operand(value), input)
+
+
+# -- no gradient: comparisons, logic, tests ------------------------------------------
+def _nograd_binary(a: Any, b: Any, fn: Any, name: str) -> Tensor:
+    a, b = as_operand(a), as_operand(b)
+    ta = a if isinstance(a, Tensor) else None
+    tb = b if isinstance(b, Tensor) else None
+    if ta is not None and tb is not None and ta._be is not tb._be:
+        raise mixed_device_error(name, (ta, tb))
+    be = (ta if ta is not None else tb)._be
+    xp = be.xp
+    x, y = operands(xp, a._data if ta is not None else a, b._data if tb is not None else b)
+    return new_tensor(be.fix(fn(xp, x, y)), be)
+
+
+def eq(input: Tensor, other: Any) -> Tensor:
+    """Elementwise ``==`` as a bool tensor."""
+    return _nograd_binary(input, other, lambda xp, x, y: x == y, "eq")
+
+
+def ne(input: Tensor, other: Any) -> Tensor:
+    """Elementwise ``!=`` as a bool tensor."""
+    return _nograd_binary(input, other, lambda xp, x, y: x != y, "ne")
+
+
+def lt(input: Tensor, other: Any) -> Tensor:
+    """Elementwise ``<`` as a bool tensor."""
+    return _nograd_binary(input, other, lambda xp, x, y: x < y, "lt")
+
+
+def le(input: Tensor, other: Any) -> Tensor:
+    """Elementwise ``<=`` as a bool tensor."""
+    return _nograd_binary(input, other, lambda xp, x, y: x <= y, "le")
+
+
+def gt(input: Tensor, other: Any) -> Tensor:
+    """Elementwise ``>`` as a bool tensor."""
+    return _nograd_binary(input, other, lambda xp, x, y: x > y, "gt")
+
+
+def ge(input: Tensor, other: Any) -> Tensor:
+    """Elementwise ``>=`` as a bool tensor."""
+    return _nograd_binary(input, other, lambda xp, x, y: x >= y, "ge")
+
+
+def logical_and(input: Tensor, other: Any) -> Tensor:
+    """Elementwise AND (``mask_a & mask_b``)."""
+    return _nograd_binary(input, other, lambda xp, x, y: _bool_op(xp, x, y, "and"), "logical_and")
+
+
+def logical_or(input: Tensor, other: Any) -> Tensor:
+    """Elementwise OR (``mask_a | mask_b``)."""
+    return _nograd_binary(input, other, lambda xp, x, y: _bool_op(xp, x, y, "or"), "logical_or")
+
+
+def logical_xor(input: Tensor, other: Any) -> Tensor:
+    """Elementwise XOR (``mask_a ^ mask_b``)."""
+    return _nograd_binary(input, other, lambda xp, x, y: _bool_op(xp, x, y, "xor"), "logical_xor")
+
+
+def _bool(xp, x):
+    if x.__class__ in (int, float, bool):
+        return bool(x)
+    return x if x.dtype == xp.bool else x != 0
+
+
+def _bool_op(xp, x, y, op):
+    x, y = _bool(xp, x), _bool(xp, y)
+    if op == "and":
+        return x & y
+    if op == "or":
+        return x | y
+    return x ^ y
+
+
+def logical_not(input: Tensor) -> Tensor:
+    """Elementwise NOT of a bool tensor (``~mask``)."""
+    xp = input._be.xp
+    return new_tensor(input._be.fix(~_bool(xp, input._data)), input._be)
+
+
+def _unary_test(input: Tensor, name: str) -> Tensor:
+    be = input._be
+    return new_tensor(be.fix(getattr(be.xp, name)(input._data)), be)
+
+
+def isfinite(input: Tensor) -> Tensor:
+    """Which elements are finite (not inf, not NaN); computed on the tensor's device."""
+    return _unary_test(input, "isfinite")
+
+
+def isnan(input: Tensor) -> Tensor:
+    """Which elements are NaN."""
+    return _unary_test(input, "isnan")
+
+
+def isinf(input: Tensor) -> Tensor:
+    """Which elements are +-inf."""
+    return _unary_test(input, "isinf")
+
+
+def sign(input: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (no gradient)."""
+    return _unary_test(input, "sign")

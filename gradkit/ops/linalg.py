@@ -1,0 +1,221 @@
+"""Matrix products: ``mm``, ``matmul`` (with numpy's 1-D and batch rules) and the
+fused ``linear`` (x @ W.T + b) behind ``nn.Linear``."""
+
+from __future__ import annotations
+
+from ..autograd.function import Op
+from ..autograd.tensor import Tensor
+from ._util import sum_to
+
+__all__ = ["mm", "matmul", "mv", "dot", "linear"]
+
+
+def _broadcast_shapes(s1: tuple, s2: tuple) -> tuple:
+    n = max(len(s1), len(s2))
+    s1, s2 = (1,) * (n - len(s1)) + tuple(s1), (1,) * (n - len(s2)) + tuple(s2)
+    return tuple(max(x, y) for x, y in zip(s1, s2))
+
+
+def _t(xp, a):
+    return xp.matrix_transpose(a)
+
+
+class Matmul(Op):
+    """``a @ b`` for any ranks: 1-D operands get a dim added (then removed), batch dims
+    broadcast, and backward sums the gradient back over broadcast batch dims."""
+
+    node_name = "UnsafeViewBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = ctx.xp
+        ctx.saved = (a, b)
+        return xp.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, nf = ctx.xp, ctx.next_functions
+        a, b = ctx.saved
+        a2 = xp.expand_dims(a, axis=0) if a.ndim == 1 else a
+        b2 = xp.expand_dims(b, axis=-1) if b.ndim == 1 else b
+        batch = _broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g = xp.reshape(g, (*batch, a2.shape[-2], b2.shape[-1]))
+        ga = gb = None
+        if nf[0][0] is not None:
+            ga = xp.reshape(sum_to(xp, xp.matmul(g, _t(xp, b2)), a2.shape), a.shape)
+        if nf[1][0] is not None:
+            gb = xp.reshape(sum_to(xp, xp.matmul(_t(xp, a2), g), b2.shape), b.shape)
+        return ga, gb
+
+
+class Mm(Op):
+    """2-D x 2-D, the hot path of every MLP."""
+
+    node_name = "MmBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.saved = (a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, g):
+        nf = ctx.next_functions
+        a, b = ctx.saved
+        ga = g @ b.T if nf[0][0] is not None else None
+        gb = a.T @ g if nf[1][0] is not None else None
+        return ga, gb
+
+
+class Mv(Matmul):
+    node_name = "MvBackward0"
+
+
+class Dot(Matmul):
+    node_name = "DotBackward0"
+
+
+class VecMat(Matmul):
+    node_name = "SqueezeBackward4"
+
+
+class Linear(Op):
+    """``x @ W.T + b`` in one node (AddmmBackward0 as in PyTorch); x may have any
+    leading batch dims."""
+
+    node_name = "AddmmBackward0"
+
+    @staticmethod
+    def forward(ctx, x, w, b=None):
+        xp = ctx.xp
+        ctx.saved = (x, w)
+        ctx.has_bias = b is not None
+        out = xp.matmul(x, w.T)
+        if b is not None:
+            out += b
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xp, nf = ctx.xp, ctx.next_functions
+        x, w = ctx.saved
+        gx = gw = gb = None
+        if nf[0][0] is not None:
+            gx = xp.matmul(g, w)
+        g2 = g if g.ndim == 2 else xp.reshape(g, (-1, g.shape[-1]))
+        if nf[1][0] is not None:
+            x2 = x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
+            gw = g2.T @ x2
+        if ctx.has_bias and nf[2][0] is not None:
+            gb = xp.sum(g2, axis=0)
+        return gx, gw, gb if ctx.has_bias else None
+
+
+class LinearNoBias(Linear):
+    node_name = "MmBackward0"
+
+
+class LinearND(Linear):
+    """Linear on an input that is not 2-D (PyTorch reshapes, so it names a view)."""
+
+    node_name = "ViewBackward0"
+
+
+def _check_dtypes(a: Tensor, b: Tensor, what: str) -> None:
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(
+            f"{what}: expected m1 and m2 to have the same dtype, but got: {a.dtype} != {b.dtype}; "
+            "convert one with .to(other.dtype)"
+        )
+
+
+def _shapes(a: Tensor, b: Tensor) -> str:
+    return (
+        f"{'x'.join(map(str, a.shape)) or 'scalar'} and {'x'.join(map(str, b.shape)) or 'scalar'}"
+    )
+
+
+def mm(input: Tensor, mat2: Tensor) -> Tensor:
+    """Matrix product of two 2-D tensors."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        which = "self" if input.ndim != 2 else "mat2"
+        raise RuntimeError(
+            f"{which} must be a matrix (mm takes two 2-D tensors; got shapes {list(input.shape)} "
+            f"and {list(mat2.shape)}); use matmul for other ranks"
+        )
+    if input._data.shape[1] != mat2._data.shape[0]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({_shapes(input, mat2)}): the columns of "
+            "the first must equal the rows of the second"
+        )
+    _check_dtypes(input, mat2, "mm")
+    return Mm.apply(input, mat2)
+
+
+def matmul(input: Tensor, other: Tensor) -> Tensor:
+    """Matrix product with numpy's rules for 1-D and batched operands."""
+    if not isinstance(other, Tensor) or not isinstance(input, Tensor):
+        raise TypeError("matmul expects two tensors")
+    na, nb = input.ndim, other.ndim
+    if na == 0 or nb == 0:
+        raise RuntimeError(
+            f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D"
+        )
+    ka = input._data.shape[-1]
+    kb = other._data.shape[0] if nb == 1 else other._data.shape[-2]
+    if ka != kb:
+        if na == 2 and nb == 2:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({_shapes(input, other)}): the "
+                "columns of the first must equal the rows of the second"
+            )
+        raise RuntimeError(
+            f"matmul: size mismatch, shapes {list(input.shape)} and {list(other.shape)}: the "
+            f"last dim of the first ({ka}) must equal the "
+            f"{'only' if nb == 1 else 'second-to-last'} dim of the second ({kb})"
+        )
+    _check_dtypes(input, other, "matmul")
+    if na == 2 and nb == 2:
+        return Mm.apply(input, other)
+    if na == 1 and nb == 1:
+        return Dot.apply(input, other)
+    if na == 2 and nb == 1:
+        return Mv.apply(input, other)
+    if na == 1 and nb == 2:
+        return VecMat.apply(input, other)
+    return Matmul.apply(input, other)
+
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:
+    """Matrix-vector product."""
+    if input.ndim != 2 or vec.ndim != 1:
+        raise RuntimeError("mv expects a 2-D matrix and a 1-D vector")
+    return matmul(input, vec)
+
+
+def dot(input: Tensor, other: Tensor) -> Tensor:
+    """Inner product of two 1-D tensors."""
+    if input.ndim != 1 or other.ndim != 1:
+        raise RuntimeError(f"1D tensors expected, but got {input.ndim}D and {other.ndim}D tensors")
+    return matmul(input, other)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias``: the affine map of ``nn.Linear``."""
+    if weight.ndim != 2:
+        raise RuntimeError(
+            f"linear: weight must be 2-D (out_features x in_features), got {list(weight.shape)}"
+        )
+    if input.ndim == 0 or input._data.shape[-1] != weight._data.shape[1]:
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied "
+            f"({'x'.join(map(str, input.shape))} and "
+            f"{weight._data.shape[1]}x{weight._data.shape[0]}): the input's last dimension "
+            f"must be in_features={weight._data.shape[1]}"
+        )
+    _check_dtypes(input, weight, "linear")
+    if input.ndim != 2:
+        return LinearND.apply(input, weight, bias)
+    if bias is None:
+        return LinearNoBias.apply(input, weight, None)
+    return Linear.apply(input, weight, bias)
