@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import gradkit
-import gradkit.nn.functional as F
+from gradkit.nn import functional as F  # noqa: N812 - PyTorch's idiom
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Case:
     per: int = 1  # divide the time by this (e.g. ops per run)
 
 
-# -- the backends the floor and gradkit run on ------------------------------------------------
+# -- the backends the floor and gradkit run on --
 class Env:
     """Where the arrays live: numpy on the cpu, or cupy on a GPU."""
 
@@ -148,13 +148,13 @@ def mlp_torch(torch) -> Callable[[dict], float]:
     return run
 
 
-# -- full-batch logistic regression ------------------------------------------------------------------
+# -- full-batch logistic regression --
 def logreg_setup(n: int = 10_000, dim: int = 100, steps: int = 200, lr: float = 0.1):
     def setup() -> dict:
         rng = np.random.default_rng(0)
         x = rng.standard_normal((n, dim), dtype=np.float32)
         w_true = rng.standard_normal((dim, 1), dtype=np.float32)
-        y = (x @ w_true + 0.5 * rng.standard_normal((n, 1), dtype=np.float32) > 0)
+        y = x @ w_true + 0.5 * rng.standard_normal((n, 1), dtype=np.float32) > 0
         return {"x": x, "y": y.astype(np.float32), "steps": steps, "lr": lr, "dim": dim}
 
     return setup
@@ -231,7 +231,7 @@ def logreg_torch(torch) -> Callable[[dict], float]:
     return run
 
 
-# -- per-op overhead: a chain of 100 elementwise ops on a 4-element tensor ------------------------------
+# -- per-op overhead: a chain of 100 elementwise ops on a 4-element tensor --
 CHAIN = 100
 
 
@@ -300,14 +300,21 @@ def chain_torch(torch) -> Callable[[dict], float]:
     return run
 
 
-# -- the harness -------------------------------------------------------------------------------------------
+# -- the harness --
 def build_cases(env: Env, quick: bool, torch) -> list[Case]:
     cases = [
-        Case("seed004 MLP 64x1000x100x10, 500 steps", mlp_setup(64, 1000, 100, 10, 500, 1e-6, False)),
+        Case(
+            "seed004 MLP 64x1000x100x10, 500 steps", mlp_setup(64, 1000, 100, 10, 500, 1e-6, False)
+        ),
         Case("MLP 1024x4096x1024x10, 50 steps", mlp_setup(1024, 4096, 1024, 10, 50, 1e-6, True)),
         Case("logreg full batch 10000x100, 200 steps", logreg_setup()),
-        Case("per-op overhead (100-op chain, fwd+bwd)", chain_setup(), unit="us/op", scale=1e6,
-             per=200 * CHAIN),
+        Case(
+            "per-op overhead (100-op chain, fwd+bwd)",
+            chain_setup(),
+            unit="us/op",
+            scale=1e6,
+            per=200 * CHAIN,
+        ),
     ]
     if quick:
         cases.pop(1)
@@ -344,8 +351,10 @@ def main() -> None:
         except ImportError:
             torch = None
     env = Env(args.device)
-    print(f"gradkit {gradkit.__version__} on {args.device}; numpy {np.__version__}"
-          + (f"; torch {torch.__version__}" if torch is not None else "; torch not installed"))
+    print(
+        f"gradkit {gradkit.__version__} on {args.device}; numpy {np.__version__}"
+        + (f"; torch {torch.__version__}" if torch is not None else "; torch not installed")
+    )
     print(f"median of {repeats} interleaved repeats\n")
     header = f"{'case':44s} {'impl':8s} {'median':>10s} {'unit':>6s} {'vs floor':>9s}"
     print(header)

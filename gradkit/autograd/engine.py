@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import tensor as _tensor_module
 from .function import _freed_message
 from .grad_mode import MODE
 from .node import AccumulateGrad, Node, accumulator_of
@@ -135,7 +136,7 @@ def _execute(
     capture: dict[tuple[Node, int], int] | None = None,
 ) -> list[Any]:
     """Run backward from ``edges`` seeded with ``grads``; return captured gradients."""
-    roots = list(dict.fromkeys(node for node, _ in edges))
+    roots = [edges[0][0]] if len(edges) == 1 else list(dict.fromkeys(n for n, _ in edges))
     reach = run = None
     # deps[node]: edges into node not yet delivered; it doubles as the "seen" set
     deps: dict[Node, int] = dict.fromkeys(roots, 0)
@@ -212,10 +213,6 @@ def _execute(
                         grads_in = node._fn.backward(node, *buf)
                     if grads_in.__class__ is not tuple:
                         grads_in = (grads_in,)
-                    if len(grads_in) != len(nf):
-                        raise RuntimeError(
-                            f"{node.name()} returned {len(grads_in)} gradients for {len(nf)} inputs"
-                        )
                     if node._user:
                         borrowed.update([id(g) for g in grads_in if g is not None])
             if not retain_graph:
@@ -238,7 +235,11 @@ def _execute(
                 if nxt is not None:
                     g = grads_in[i]
                     if g is not None:
-                        shape, dt = node._meta[i]
+                        if nr:
+                            shape, dt = nxt._ometa[nr]
+                        else:
+                            shape = nxt._oshape
+                            dt = nxt._odtype
                         if g.shape != shape:
                             raise _bad_shape(node, i, g, shape)
                         gdt = g.dtype
@@ -306,6 +307,10 @@ def backward(
     product).  The graph is freed afterwards unless ``retain_graph=True``.
     """
     _no_create_graph(create_graph)
+    if grad_tensors is None and inputs is None and tensors.__class__ is Tensor:
+        edge, g = _root(0, tensors, None)  # the common case: loss.backward()
+        _execute([edge], [g], bool(retain_graph))
+        return
     ts = _as_tuple(tensors)
     gs = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(ts)
     if len(gs) != len(ts):
@@ -369,3 +374,6 @@ def _grad_impl(
         be = t._be
         result.append(new_tensor(be.copy(be.fix(g)), be))
     return tuple(result)
+
+
+_tensor_module._engine.backward = backward

@@ -41,20 +41,16 @@ def mixed_device_error(what: str, args: tuple) -> RuntimeError:
     )
 
 
-def _edges(args: tuple) -> tuple[tuple, list]:
-    """One graph edge per argument, and the (shape, dtype) a gradient for it must have."""
+def _edges(args: tuple) -> tuple:
+    """One graph edge per argument: (node, output_nr), or (None, 0) if it needs no grad."""
     edges = []
-    meta = []
     for a in args:
         if isinstance(a, Tensor) and a._rg:
             gf = a.grad_fn
             edges.append((gf, a._output_nr) if gf is not None else (accumulator_of(a), 0))
-            d = a._data
-            meta.append((d.shape, d.dtype))
         else:
             edges.append(_NO_EDGE)
-            meta.append(None)
-    return tuple(edges), meta
+    return tuple(edges)
 
 
 def make_node(cls: type, args: tuple, xp: Any) -> Any:
@@ -62,7 +58,7 @@ def make_node(cls: type, args: tuple, xp: Any) -> Any:
     existing tensor (setitem, copy_, ...) instead of making a new one."""
     ctx = cls._backward_cls()
     ctx.xp = xp
-    ctx.next_functions, ctx._meta = _edges(args)
+    ctx.next_functions = _edges(args)
     return ctx
 
 
@@ -140,7 +136,6 @@ class _OpNode(Node):
     """Node of a built-in op: backward on arrays, arrays kept in ``saved``."""
 
     saved: tuple | None = None
-    _meta: tuple | list = ()
 
     def _call(self, grads: list) -> Any:
         return self._fn.backward(self, *grads)
@@ -157,19 +152,17 @@ class _UserNode(Node, FunctionCtx):
 
     _user = True
     _be: Any = None
-    _out_meta: tuple | list = ()
-    _meta: tuple | list = ()
 
     def _call(self, grads: list) -> Any:
         be = self._be
         gts = []
         for k, g in enumerate(grads):
             if g is None:
-                m = self._out_meta[k] if k < len(self._out_meta) else None
-                if not self._materialize or m is None:
+                shape, dt = self._ometa[k]
+                if not self._materialize or dt is None:
                     gts.append(None)
                     continue
-                g = be.xp.zeros(m[0], dtype=m[1], device=be.native)
+                g = be.xp.zeros(shape, dtype=dt, device=be.native)
             gts.append(new_tensor(be.fix(g), be))
         res = self._fn.backward(self, *gts)
         if not isinstance(res, tuple):
@@ -262,7 +255,7 @@ class Function(metaclass=FunctionMeta):
         for k, o in enumerate(outs):
             if not isinstance(o, Tensor):
                 results.append(o)
-                out_meta.append(None)
+                out_meta.append(((), None))
                 continue
             if be is not None and o._be is not be:
                 raise RuntimeError(
@@ -281,9 +274,10 @@ class Function(metaclass=FunctionMeta):
             results.append(o)
             out_meta.append((o._data.shape, o._data.dtype))
         if record:
-            ctx.next_functions, ctx._meta = _edges(args)
+            ctx.next_functions = _edges(args)
             ctx._num_outputs = len(outs)
-            ctx._out_meta = out_meta
+            ctx._ometa = tuple(out_meta)
+            ctx._oshape, ctx._odtype = out_meta[0]
             ctx._pack_saved()
         return results[0] if single else tuple(results)
 
@@ -350,7 +344,6 @@ class Op(Function):
             _link_view(t, args[0])
         if record and MODE.enabled:
             edges = []
-            meta = []
             for a in args:
                 if (a.__class__ is Tensor or isinstance(a, Tensor)) and a._rg:
                     gf = a.grad_fn
@@ -360,13 +353,12 @@ class Op(Function):
                         ref = a._acc
                         acc = ref() if ref is not None else None
                         edges.append((acc if acc is not None else accumulator_of(a), 0))
-                    d = a._data
-                    meta.append((d.shape, d.dtype))
                     continue
                 edges.append(_NO_EDGE)
-                meta.append(None)
             ctx.next_functions = tuple(edges)
-            ctx._meta = meta
+            d = t._data
+            ctx._oshape = d.shape
+            ctx._odtype = d.dtype
             saved = ctx.saved
             if saved is not None:
                 recs = []
@@ -427,8 +419,10 @@ def _wrap_outputs(cls: type, ctx: Any, be: Any, outs: tuple, args: tuple, record
         t._output_nr = k
         ts.append(t)
     if record:
-        ctx.next_functions, ctx._meta = _edges(args)
+        ctx.next_functions = _edges(args)
         ctx._num_outputs = len(outs)
+        ctx._ometa = tuple((t._data.shape, t._data.dtype) for t in ts)
+        ctx._oshape, ctx._odtype = ctx._ometa[0]
         if ctx.saved is not None:
             ctx._versions = _version_records(ctx.saved, args, ts[0], outs[0])
         for t in ts:

@@ -29,6 +29,11 @@ class Node:
     """Base of every grad_fn: named like PyTorch's (``AddBackward0``), printed like it too."""
 
     next_functions: tuple = ()
+    #: shape and dtype of output 0 (and ``_ometa``: of every output, for multi-output
+    #: nodes): what a gradient flowing into the node must look like
+    _oshape: tuple = ()
+    _odtype: Any = None
+    _ometa: tuple = ()
     #: ((version counter, version when saved, index in saved, producer), ...)
     _versions: tuple = ()
     #: set once backward has freed the saved arrays (retain_graph=False)
@@ -59,6 +64,8 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable: Any) -> None:
         self.variable = variable
+        d = variable._data
+        self._oshape, self._odtype = d.shape, d.dtype
 
     def _call(self, grads: list) -> tuple:  # pragma: no cover - handled by the engine
         raise RuntimeError("AccumulateGrad is applied by the engine")

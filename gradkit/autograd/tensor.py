@@ -206,9 +206,7 @@ class Tensor:
         inputs: Any = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``autograd.backward``)."""
-        from .engine import backward
-
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     @property
     def data(self) -> Tensor:
@@ -351,6 +349,15 @@ def _rebuild(cls: type, host: Any, dev: str, requires_grad: bool) -> Tensor:
 
 
 _new = object.__new__
+
+
+class _Engine:
+    """Set by ``engine.py`` when it loads (it imports this module, not the reverse)."""
+
+    backward: Any = None
+
+
+_engine = _Engine()
 
 
 def new_tensor(data: Any, be: ArrayBackend) -> Tensor:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from array_api_compat import array_namespace
 
-from . import transfer
+from . import numpy_fast, transfer
 from .device import DeviceUnavailableError, device
 from .dtypes import DTYPES, dtype
 from .random import seed_epoch
@@ -366,7 +366,8 @@ def cuda_is_available() -> bool:
 
 def _make_backend(kind: str, index: int | None) -> ArrayBackend:
     if kind == "cpu":
-        return NumpyBackend(device("cpu"), array_namespace(np.empty(0), use_compat=False), "cpu")
+        xp = numpy_fast.namespace(array_namespace(np.empty(0), use_compat=False))
+        return NumpyBackend(device("cpu"), xp, "cpu")
     if kind == "strict":
         try:
             import array_api_strict as xs

@@ -69,6 +69,7 @@ def _move(t: Tensor, dst: ArrayBackend) -> Tensor:
     if t._rg and MODE.enabled:
         node = make_node(DeviceCopy, (t,), src.xp)
         node.src, node.dst = src, dst
+        node._oshape, node._odtype = out._data.shape, out._data.dtype
         out.grad_fn = node
         out._rg = True
     return out

@@ -119,30 +119,40 @@ def _broadcast_error(t: Tensor, other: Any) -> RuntimeError:
 
 
 def _arith_(t: Tensor, other: Any, op: str, alpha: Any = 1) -> Tensor:
-    other = as_operand(other)
-    if _recording(t, other):
+    if other.__class__ is not Tensor:
+        other = as_operand(other)
+    if MODE.enabled and (t._rg or (other.__class__ is Tensor and other._rg)):
         check_inplace(t)
         fn = {"add": ew.add, "sub": ew.sub}.get(op)
         out = fn(t, other, alpha=alpha) if fn else (ew.mul if op == "mul" else ew.div)(t, other)
         return _commit(t, out)
-    if op == "div" and t.dtype.kind < 2:
-        raise RuntimeError(f"result type Float can't be cast to the desired output type {t.dtype}")
-    o = _host_cast(t, other)
+    data = t._data
+    if other.__class__ is Tensor and other._be is t._be and other._data.dtype == data.dtype:
+        o = other._data  # the common case: nothing to check or cast
+    else:
+        if op == "div" and t.dtype.kind < 2:
+            raise RuntimeError(
+                f"result type Float can't be cast to the desired output type {t.dtype}"
+            )
+        o = _host_cast(t, other)
     if alpha != 1:
         o = o * alpha
-    data = t._data
     try:
-        if op == "add":
-            data += o
-        elif op == "sub":
+        if op == "sub":
             data -= o
+        elif op == "add":
+            data += o
         elif op == "mul":
             data *= o
         else:
             data /= o
     except ValueError:
         raise _broadcast_error(t, o) from None
-    t._bump_version()
+    vc = t._vc
+    if vc is not None:
+        vc.value += 1
+    else:
+        t._bump_version()
     return t
 
 
@@ -228,6 +238,8 @@ class CopySlices(IndexPut):
 
 
 def _attach(t: Tensor, node: Any) -> Tensor:
+    d = t._data
+    node._oshape, node._odtype = d.shape, d.dtype
     t._bump_version()
     t.grad_fn = node
     t._rg = True
@@ -249,13 +261,14 @@ def _value_for(t: Tensor, value: Any) -> Any:
 
 def fill_(t: Tensor, value: Any, _cls: type = Fill) -> Tensor:
     """Set every element to ``value`` (a number or a 0-d tensor)."""
-    v = _value_for(t, as_operand(value))
-    if _recording(t):
+    if value.__class__ is not int or t.dtype.kind == 0:
+        value = _value_for(t, as_operand(value))
+    if MODE.enabled and t._rg:
         check_inplace(t)
         node = make_node(_cls, (t,), t._be.xp)
-        t._data[...] = v
+        t._data[...] = value
         return _attach(t, node)
-    t._data[...] = v
+    t._data[...] = value
     t._bump_version()
     return t
 

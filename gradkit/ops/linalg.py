@@ -137,6 +137,13 @@ def _shapes(a: Tensor, b: Tensor) -> str:
 
 def mm(input: Tensor, mat2: Tensor) -> Tensor:
     """Matrix product of two 2-D tensors."""
+    a, b = input._data, mat2._data
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype:
+        _mm_error(input, mat2)
+    return Mm.apply(input, mat2)
+
+
+def _mm_error(input: Tensor, mat2: Tensor) -> None:
     if input.ndim != 2 or mat2.ndim != 2:
         which = "self" if input.ndim != 2 else "mat2"
         raise RuntimeError(
@@ -149,7 +156,6 @@ def mm(input: Tensor, mat2: Tensor) -> Tensor:
             "the first must equal the rows of the second"
         )
     _check_dtypes(input, mat2, "mm")
-    return Mm.apply(input, mat2)
 
 
 def matmul(input: Tensor, other: Tensor) -> Tensor:
