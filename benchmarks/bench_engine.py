@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import gradkit
-from gradkit.nn import functional as F  # noqa: N812 - PyTorch's idiom
+from gradkit.nn import functional as F
 
 
 @dataclass

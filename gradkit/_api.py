@@ -5,7 +5,7 @@
 """
 
 # ruff: noqa: F401
-from . import autograd, cuda, nn
+from . import autograd, cuda, models, nn, optim
 from .autograd import (
     Function,
     Size,

@@ -59,7 +59,7 @@ class Tensor:
         self._data = src._data
         self._be = src._be
 
-    # -- identity and metadata ------------------------------------------------
+    # -- identity and metadata --
     @property
     def shape(self) -> Size:
         return Size(self._data.shape)
@@ -120,7 +120,7 @@ class Tensor:
     def _bump_version(self) -> None:
         self._get_vc().value += 1
 
-    # -- autograd state -----------------------------------------------------------
+    # -- autograd state --
     @property
     def requires_grad(self) -> bool:
         return self._rg
@@ -237,7 +237,7 @@ class Tensor:
         self._output_nr = 0
         return self
 
-    # -- to the host ---------------------------------------------------------------
+    # -- to the host --
     def item(self) -> bool | int | float:
         """The single value as a Python number (the only way back to the host besides
         ``tolist()`` and ``numpy()``)."""
@@ -275,7 +275,7 @@ class Tensor:
             a = a.astype(dtype, copy=False)
         return a.copy() if copy else a
 
-    # -- Python protocol -------------------------------------------------------------
+    # -- Python protocol --
     def __len__(self) -> int:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")

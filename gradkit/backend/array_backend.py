@@ -63,7 +63,7 @@ class ArrayBackend:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.device}>"
 
-    # -- dtypes ---------------------------------------------------------------
+    # -- dtypes --
     def native_dtype(self, d: dtype) -> Any:
         return self._to_native[d]
 
@@ -80,7 +80,7 @@ class ArrayBackend:
         """Turn a library's 0-d scalar result into a 0-d array (numpy returns scalars)."""
         return out
 
-    # -- creation ---------------------------------------------------------------
+    # -- creation --
     def from_host(self, host: np.ndarray, d: dtype | None = None) -> Any:
         """Upload a numpy array (a transfer unless this device is the host)."""
         if not self.is_host:
@@ -106,7 +106,7 @@ class ArrayBackend:
     def copy(self, arr: Any) -> Any:
         return self.xp.asarray(arr, copy=True)
 
-    # -- host conversion ------------------------------------------------------
+    # -- host conversion --
     def to_numpy(self, arr: Any) -> np.ndarray:
         """A host copy (or view, on the host) of ``arr`` as a numpy array."""
         if not self.is_host:
@@ -128,7 +128,7 @@ class ArrayBackend:
             return int(a)
         return bool(a)
 
-    # -- what the standard leaves out --------------------------------------------
+    # -- what the standard leaves out --
     def is_view(self, arr: Any) -> bool:
         """Whether ``arr`` may share memory with another array (conservative: True)."""
         return True
@@ -188,7 +188,7 @@ class ArrayBackend:
         )
         return xp.reshape(xp.matmul(xp.expand_dims(v, 0), onehot), shape)
 
-    # -- random numbers ---------------------------------------------------------
+    # -- random numbers --
     def _generator(self) -> Any:
         epoch = seed_epoch()
         if self._rng is None or self._rng_epoch != epoch:

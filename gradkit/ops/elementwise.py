@@ -54,7 +54,7 @@ def _shape(x: Any) -> Any:
     return None if x.__class__ in (int, float, bool) else x.shape
 
 
-# -- arithmetic ---------------------------------------------------------------------
+# -- arithmetic --
 class Add(Op):
     node_name = "AddBackward0"
 
@@ -318,7 +318,7 @@ class Abs(Op):
         return (g * ctx.xp.sign(ctx.saved[0]),)
 
 
-# -- clamp, maximum, minimum, where ------------------------------------------------
+# -- clamp, maximum, minimum, where --
 def _clamp_bounds(xp, a, lo, hi):
     if (isinstance(lo, float) or isinstance(hi, float)) and not is_float(xp, a.dtype):
         a = xp.astype(a, float_dtype(xp))
@@ -444,7 +444,7 @@ def _device(a):
     return getattr(a, "device", None)
 
 
-# -- public functions ------------------------------------------------------------------
+# -- public functions --
 def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other``, broadcasting."""
     if other.__class__ is not Tensor:
@@ -582,7 +582,7 @@ def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     return MaskedFill.apply(mask, as_operand(value), input)
 
 
-# -- no gradient: comparisons, logic, tests ------------------------------------------
+# -- no gradient: comparisons, logic, tests --
 def _nograd_binary(a: Any, b: Any, fn: Any, name: str) -> Tensor:
     a, b = as_operand(a), as_operand(b)
     ta = a if isinstance(a, Tensor) else None

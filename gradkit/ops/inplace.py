@@ -190,7 +190,7 @@ def clamp_(t: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return t
 
 
-# -- writes that replace values: fill, copy, setitem -------------------------------------------
+# -- writes that replace values: fill, copy, setitem --
 class Fill(Op):
     """The old values are overwritten: no gradient reaches them."""
 
@@ -325,7 +325,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     _attach(t, node)
 
 
-# -- random fills (no gradient) -------------------------------------------------------------------
+# -- random fills (no gradient) --
 def _random_fill(t: Tensor, data: Any) -> Tensor:
     if _recording(t):
         check_inplace(t)

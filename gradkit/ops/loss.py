@@ -20,6 +20,7 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_TINY = 1e-44  # log(_TINY) < -100, and still above zero in float32 (a denormal)
 
 
 def _reduce(xp, loss, reduction, n=None):
@@ -73,8 +74,9 @@ class BinaryCrossEntropy(Op):
     @staticmethod
     def forward(ctx, p, y, w=None, reduction="mean"):
         xp = ctx.xp
-        logp = xp.maximum(xp.log(p), -100.0)
-        log1mp = xp.maximum(xp.log(1.0 - p), -100.0)
+        # PyTorch clamps the logs at -100; clamping p first also avoids log(0) warnings
+        logp = xp.maximum(xp.log(xp.maximum(p, _TINY)), -100.0)
+        log1mp = xp.maximum(xp.log(xp.maximum(1.0 - p, _TINY)), -100.0)
         loss = -(y * logp + (1.0 - y) * log1mp)
         if w is not None:
             loss = loss * w
@@ -175,7 +177,7 @@ class NllLoss(Op):
         return xp.where(onehot, xp.expand_dims(coef, axis=1), 0.0), None, None
 
 
-# -- public functions ------------------------------------------------------------------
+# -- public functions --
 def _check_reduction(reduction: str) -> None:
     if reduction not in _REDUCTIONS:
         raise ValueError(

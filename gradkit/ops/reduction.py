@@ -148,7 +148,7 @@ class MinDim(MaxDim):
     largest = False
 
 
-# -- public functions ----------------------------------------------------------------
+# -- public functions --
 def _dims_arg(dim: Any, ndim: int) -> tuple | None:
     dims = norm_dims(dim, ndim)
     return None if dims is not None and len(dims) == 0 else dims

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 
-# -- reshaping (backward: reshape back) ------------------------------------------------
+# -- reshaping (backward: reshape back) --
 class View(Op):
     node_name = "ViewBackward0"
     is_view = True
@@ -124,7 +124,7 @@ def flatten(input: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return View.apply(input, shape=new)
 
 
-# -- permutations (backward: permute back) ----------------------------------------------
+# -- permutations (backward: permute back) --
 class Permute(Op):
     node_name = "PermuteBackward0"
     is_view = True
@@ -207,7 +207,7 @@ def mT(input: Tensor) -> Tensor:
     return Transpose.apply(input, dims=_swap(n, n - 2, n - 1))
 
 
-# -- broadcasting (backward: sum over the expanded dims) ----------------------------------
+# -- broadcasting (backward: sum over the expanded dims) --
 class Expand(Op):
     node_name = "ExpandBackward0"
     is_view = True
@@ -260,7 +260,7 @@ def broadcast_to(input: Tensor, shape: Any) -> Tensor:
     return expand(input, tuple(shape))
 
 
-# -- indexing (backward: scatter into zeros) ------------------------------------------------
+# -- indexing (backward: scatter into zeros) --
 class Index(Op):
     """Advanced indexing (integer or boolean arrays)."""
 
@@ -407,7 +407,7 @@ def getitem(input: Tensor, index: Any) -> Tensor:
     return cls.apply(input, index=idx, be=be)
 
 
-# -- joining (backward: slice the gradient apart) ---------------------------------------------
+# -- joining (backward: slice the gradient apart) --
 def _promote_all(xp, arrays):
     out = list(arrays)
     for i in range(1, len(out)):

@@ -1,0 +1,51 @@
+"""The model zoo the CLI trains and compares, picked by name.
+
+| name | model | gradients |
+|---|---|---|
+| ``logreg`` | ``LogisticRegression`` | autograd |
+| ``manual_logreg`` | ``ManualLogisticRegression`` | hand-written backward |
+| ``mlp`` | ``MLP`` | autograd |
+| ``function_mlp`` | ``FunctionMLP`` | autograd through a custom ReLU ``Function`` |
+| ``manual_mlp`` | ``ManualMLP`` | hand-written backward |
+
+Models of one family (logreg, mlp) share parameter names, so one model's
+``state_dict`` loads into its twins.
+"""
+
+from __future__ import annotations
+
+from .base import Model, accumulate_grad
+from .logreg import LogisticRegression, ManualLogisticRegression
+from .losses import DEFAULT_LOSS, LOSSES, TASKS, TaskLoss
+from .mlp import MLP, FunctionMLP, ManualMLP, MyReLU
+
+__all__ = [
+    "DEFAULT_LOSS",
+    "LOSSES",
+    "MLP",
+    "MODELS",
+    "TASKS",
+    "FunctionMLP",
+    "LogisticRegression",
+    "ManualLogisticRegression",
+    "ManualMLP",
+    "Model",
+    "MyReLU",
+    "TaskLoss",
+    "accumulate_grad",
+    "family_of",
+]
+
+MODELS: dict[str, type[Model]] = {
+    "logreg": LogisticRegression,
+    "manual_logreg": ManualLogisticRegression,
+    "mlp": MLP,
+    "function_mlp": FunctionMLP,
+    "manual_mlp": ManualMLP,
+}
+
+
+def family_of(name: str) -> dict[str, type[Model]]:
+    """Every model of ``name``'s family, by gradient mode (autograd, function, manual)."""
+    fam = MODELS[name].family
+    return {cls.gradients: cls for cls in MODELS.values() if cls.family == fam}

@@ -1,0 +1,98 @@
+"""``optim.Adam``: PyTorch's update, with weight decay, amsgrad and maximize."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+from ..autograd.creation import tensor
+from ..autograd.tensor import Tensor
+from .optimizer import Optimizer
+
+__all__ = ["Adam"]
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), as PyTorch computes it, step t counted from 1::
+
+    g = g + weight_decay * p
+    m = m + (1 - beta1) * (g - m)            (lerp)
+    v = beta2 * v + (1 - beta2) * g * g
+    denom = sqrt(v) / sqrt(1 - beta2**t) + eps
+    p = p - (lr / (1 - beta1**t)) * (m / denom)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        if weight_decay < 0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": tuple(betas),
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "amsgrad": amsgrad,
+                "maximize": maximize,
+            },
+        )
+
+    def _update(self, group: dict, p: Tensor, g: Any) -> None:
+        xp = p._be.xp
+        data = p._data
+        if group["maximize"]:
+            g = -g
+        st = self.state.get(p)
+        if st is None:
+            st = self.state[p] = {
+                "step": 0,
+                "exp_avg": self._state_tensor(p, xp.zeros_like(data)),
+                "exp_avg_sq": self._state_tensor(p, xp.zeros_like(data)),
+            }
+            if group["amsgrad"]:
+                st["max_exp_avg_sq"] = self._state_tensor(p, xp.zeros_like(data))
+        st["step"] += 1
+        step = st["step"]
+        beta1, beta2 = group["betas"]
+        wd = group["weight_decay"]
+        if wd != 0:
+            g = g + wd * data
+        m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
+        m += (1 - beta1) * (g - m)
+        v *= beta2
+        v += (1 - beta2) * g * g
+        bias1 = 1 - beta1**step
+        bias2_sqrt = math.sqrt(1 - beta2**step)
+        if group["amsgrad"]:
+            vmax = st["max_exp_avg_sq"]._data
+            vmax[...] = xp.maximum(vmax, v)
+            v = vmax
+        denom = xp.sqrt(v) / bias2_sqrt + group["eps"]
+        data += (-group["lr"] / bias1) * (m / denom)
+
+    def _export_state(self, st: dict) -> dict:
+        out = dict(st)
+        out["step"] = tensor(float(st["step"]))
+        return out
+
+    def _import_state(self, p: Tensor, st: dict) -> dict:
+        out = super()._import_state(p, st)
+        step = out.get("step", 0)
+        out["step"] = int(step.item() if isinstance(step, Tensor) else step)
+        return out

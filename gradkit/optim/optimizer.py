@@ -1,0 +1,164 @@
+"""``optim.Optimizer``: param groups, ``zero_grad``, and ``state_dict`` laid out as PyTorch's.
+
+Subclasses implement ``_update(group, param, grad_array)``, which changes the
+parameter's array in place with the array namespace of its device: an update
+builds no graph and never copies to the host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..autograd.grad_mode import enable_grad, no_grad
+from ..autograd.tensor import Tensor, new_tensor
+
+__all__ = ["Optimizer"]
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (dicts of options plus ``params``) and ``state``."""
+
+    def __init__(self, params: Iterable[Any], defaults: dict) -> None:
+        self.defaults = dict(defaults)
+        self.state: dict[Tensor, dict] = {}
+        self.param_groups: list[dict] = []
+        if isinstance(params, Tensor):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of Tensors or "
+                f"dicts, but got {type(params).__name__}; pass model.parameters()"
+            )
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, g in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(g):
+                if k != "params":
+                    lines.append(f"    {k}: {g[k]}")
+        return "\n".join(lines) + "\n)"
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own options (defaults fill the rest)."""
+        group = dict(param_group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(
+                    f"optimizer can only optimize Tensors, but one of the params is "
+                    f"{type(p).__name__}"
+                )
+            if p.grad_fn is not None:
+                raise ValueError("can't optimize a non-leaf Tensor; use a leaf (e.g. .detach())")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group["params"] = params
+        for k, v in self.defaults.items():
+            group.setdefault(k, v)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group: dict) -> None:
+        lr = group.get("lr")
+        if not isinstance(lr, (int, float)) or lr < 0:
+            raise ValueError(f"Invalid learning rate: {lr} (expected a number >= 0)")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients: to None (the default since PyTorch 2.0) or to zeros."""
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p._grad is not None:
+                    if set_to_none:
+                        p._grad = None
+                    else:
+                        p._grad.zero_()
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns the closure's loss if given."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    g = p._grad
+                    if g is None:
+                        continue
+                    if g._be is not p._be:
+                        raise RuntimeError(
+                            f"the gradient of a parameter is on {g.device} but the parameter is "
+                            f"on {p.device}"
+                        )
+                    self._update(group, p, g._data)
+                    p._bump_version()
+        return loss
+
+    def _update(self, group: dict, p: Tensor, g: Any) -> None:
+        raise NotImplementedError
+
+    def _state_tensor(self, p: Tensor, data: Any) -> Tensor:
+        return new_tensor(data, p._be)
+
+    # -- saving and loading --
+    def state_dict(self) -> dict:
+        """``{"state": {index: {...}}, "param_groups": [{..., "params": [indices]}]}``."""
+        index: dict[int, int] = {}
+        groups = []
+        for g in self.param_groups:
+            packed = {k: v for k, v in g.items() if k != "params"}
+            ids = []
+            for p in g["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            packed["params"] = ids
+            groups.append(packed)
+        state = {}
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p in self.state:
+                    state[index[id(p)]] = self._export_state(self.state[p])
+        return {"state": state, "param_groups": groups}
+
+    def _export_state(self, st: dict) -> dict:
+        return dict(st)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore options and per-parameter state saved by ``state_dict()``."""
+        groups = state_dict["param_groups"]
+        if len(groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        for mine, theirs in zip(self.param_groups, groups):
+            if len(mine["params"]) != len(theirs["params"]):
+                raise ValueError(
+                    "loaded state dict contains a parameter group that doesn't match the size "
+                    "of optimizer's group"
+                )
+        by_index = {}
+        for mine, theirs in zip(self.param_groups, groups):
+            for p, i in zip(mine["params"], theirs["params"]):
+                by_index[i] = p
+            for k, v in theirs.items():
+                if k != "params":
+                    mine[k] = v
+        self.state = {}
+        for i, st in state_dict["state"].items():
+            p = by_index[int(i)]
+            self.state[p] = self._import_state(p, st)
+
+    def _import_state(self, p: Tensor, st: dict) -> dict:
+        out = {}
+        for k, v in st.items():
+            if isinstance(v, Tensor) and k != "step":
+                v = v.detach().to(device=p.device, dtype=p.dtype, copy=True)
+            out[k] = v
+        return out
