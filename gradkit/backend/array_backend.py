@@ -9,6 +9,7 @@ take ``xp`` from their inputs' backend and never guess it from the arrays.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import math
 from typing import Any
@@ -133,6 +134,11 @@ class ArrayBackend:
         """Whether ``arr`` may share memory with another array (conservative: True)."""
         return True
 
+    def quiet_fp(self) -> Any:
+        """A context in which overflow/invalid-value warnings are silenced (the training
+        loop checks the loss itself and says what to do)."""
+        return contextlib.nullcontext()
+
     def getitem(self, arr: Any, index: tuple) -> Any:
         """``arr[index]`` with PyTorch/numpy semantics, in the forms the standard allows."""
         n_arrays = [i for i, k in enumerate(index) if _is_int_array(k)]
@@ -145,7 +151,7 @@ class ArrayBackend:
                 )
             return arr[index[0]]
         if not n_arrays:
-            return arr[_pad_basic(index, arr.ndim)]
+            return arr[_pad_basic(index, arr.shape)]
         if len(index) == arr.ndim and all(isinstance(k, int) or _is_int_array(k) for k in index):
             return arr[index]
         if len(n_arrays) == 1:
@@ -173,7 +179,7 @@ class ArrayBackend:
         if len(index) == 1 and _is_int_array(index[0]):
             arr[index[0]] = value
         else:
-            arr[_pad_basic(index, arr.ndim)] = value
+            arr[_pad_basic(index, arr.shape)] = value
 
     def index_add(self, shape: tuple[int, ...], index: tuple, values: Any) -> Any:
         """Zeros of ``shape`` with ``values`` added at ``index``; repeated indices add up."""
@@ -217,12 +223,27 @@ class ArrayBackend:
         return self.from_host(self._generator().permutation(n).astype(np.int64), DTYPES["int64"])
 
 
-def _pad_basic(index: tuple, ndim: int) -> tuple:
-    """Add a trailing ``...`` when a basic index names fewer axes than the array has."""
-    if any(k is Ellipsis for k in index):
-        return index
-    named = sum(1 for k in index if k is not None)
-    return (*index, Ellipsis) if named < ndim else index
+def _pad_basic(index: tuple, shape: tuple) -> tuple:
+    """A basic index in the form the standard specifies: slices clipped to their axis (as
+    numpy and PyTorch clip them), and a trailing ``...`` when fewer axes are named."""
+    ndim = len(shape)
+    named = sum(1 for k in index if k is not None and k is not Ellipsis)
+    out = []
+    axis = 0
+    for k in index:
+        if k is Ellipsis:
+            out.append(k)
+            axis += ndim - named
+        elif k is None:
+            out.append(k)
+        else:
+            if isinstance(k, slice) and axis < ndim and (k.step or 1) > 0:
+                k = slice(*k.indices(shape[axis]))
+            out.append(k)
+            axis += 1
+    if not any(k is Ellipsis for k in out) and named < ndim:
+        out.append(Ellipsis)
+    return tuple(out)
 
 
 class NumpyBackend(ArrayBackend):
@@ -243,6 +264,9 @@ class NumpyBackend(ArrayBackend):
 
     def is_view(self, arr: Any) -> bool:
         return arr.base is not None
+
+    def quiet_fp(self) -> Any:
+        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
     def getitem(self, arr: Any, index: tuple) -> Any:
         return arr[index]

@@ -159,13 +159,11 @@ def namespace(base: Any = np) -> types.ModuleType:
     ns = types.ModuleType("numpy", "numpy with gradkit's fast paths (backend/numpy_fast.py)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for k in dir(base):
-            if k.startswith("_"):
-                continue
-            try:
-                setattr(ns, k, getattr(base, k))
-            except AttributeError:  # names numpy lists but has removed
-                continue
+        # only what numpy has loaded: getattr on every public name would import its
+        # lazy submodules (f2py, testing, ...), which costs start-up time
+        for k, v in list(vars(base).items()):
+            if not k.startswith("_") and not isinstance(v, types.ModuleType):
+                setattr(ns, k, v)
     for name, fn in _FAST.items():
         setattr(ns, name, fn)
     ns.__array_api_version__ = getattr(base, "__array_api_version__", None)

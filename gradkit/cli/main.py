@@ -1,16 +1,74 @@
-"""Entry point of the ``gradkit`` command."""
+"""The ``gradkit`` command: dispatches to a subcommand, each a Hydra app of its own.
+
+``gradkit --help`` and ``--version`` answer without importing Hydra or numpy;
+a subcommand's own module is imported only when it runs.
+"""
 
 from __future__ import annotations
 
+import difflib
+import importlib
 import sys
 
 from .._version import __version__
 
+#: command -> (module with main(args) -> int, one line for --help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("gradkit.cli.train", "train a model from configs (model=, optimizer=, data=, ...)"),
+}
+
+_USAGE = """\
+usage: gradkit <command> [overrides...] [hydra options]
+
+gradkit trains small models, driven by Hydra configs, on its own autograd engine
+(numpy on the CPU, cupy on a CUDA GPU).
+
+commands:
+{commands}
+
+Every command is a Hydra app: `gradkit <command> --help` lists its config groups and
+options; `-m` sweeps (gradkit train -m optimizer.lr=1e-3,1e-2), `--cfg job` prints the
+config, `--info` shows the search path.
+
+options:
+  -h, --help     show this message and exit
+  -V, --version  show gradkit's version and exit
+
+examples:
+  gradkit train
+  gradkit train model=logreg data=breast_cancer optimizer=sgd optimizer.lr=0.1
+  gradkit train model=mlp device=cuda
+  gradkit train -m optimizer.lr=1e-3,1e-2 model=logreg,mlp data=binary_blobs
+"""
+
+
+def usage() -> str:
+    width = max(len(c) for c in COMMANDS)
+    lines = [f"  {c.ljust(width)}  {desc}" for c, (_, desc) in COMMANDS.items()]
+    return _USAGE.format(commands="\n".join(lines))
+
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("--version", "-V"):
+    """Entry point of the ``gradkit`` console script; returns the exit status."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage(), end="")
+        return 0
+    if args[0] in ("-V", "--version"):
         print(f"gradkit {__version__}")
         return 0
-    print("usage: gradkit [--version]")
-    return 0
+    cmd = args[0]
+    if cmd not in COMMANDS:
+        near = difflib.get_close_matches(cmd, COMMANDS, n=1)
+        hint = f" (did you mean '{near[0]}'?)" if near else ""
+        sys.stderr.write(
+            f"gradkit: error: unknown command '{cmd}'{hint}; the commands are: "
+            f"{', '.join(COMMANDS)}. See gradkit --help\n"
+        )
+        return 2
+    module = importlib.import_module(COMMANDS[cmd][0])
+    return int(module.main(args[1:]) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -61,8 +61,8 @@ class Model(Module):
         """The training loss of output ``out`` against targets ``y``."""
         return LOSSES[self.loss_name].value(out, y)
 
-    def backward(self, x: Tensor, out: Tensor, y: Tensor) -> None:
-        """Write each parameter's ``.grad`` by hand (manual models only)."""
+    def backward(self, x: Tensor, out: Tensor, y: Tensor, scale: float = 1.0) -> None:
+        """Add d(scale * loss)/d(param) into each ``.grad``, by hand (manual models only)."""
         raise TypeError(
             f"{type(self).__name__} computes its gradients with autograd: call loss.backward()"
         )

@@ -36,8 +36,10 @@ class ManualLogisticRegression(LogisticRegression):
         with no_grad():
             return self.linear(x)
 
-    def backward(self, x: Tensor, out: Tensor, y: Tensor) -> None:
+    def backward(self, x: Tensor, out: Tensor, y: Tensor, scale: float = 1.0) -> None:
         with no_grad():
             dz = LOSSES[self.loss_name].grad(out, y)  # (N, 1)
+            if scale != 1.0:
+                dz = dz * scale
             accumulate_grad(self.linear.weight, dz.T.mm(x))
             accumulate_grad(self.linear.bias, dz.sum(0))

@@ -100,11 +100,13 @@ class ManualMLP(MLP):
         with no_grad():
             return super().forward(x)
 
-    def backward(self, x: Tensor, out: Tensor, y: Tensor) -> None:
+    def backward(self, x: Tensor, out: Tensor, y: Tensor, scale: float = 1.0) -> None:
         with no_grad():
             h = self.fc1(x)  # recomputed: forward keeps nothing
             a = h.clamp(min=0)
             dout = LOSSES[self.loss_name].grad(out, y)
+            if scale != 1.0:
+                dout = dout * scale
             accumulate_grad(self.fc2.weight, dout.T.mm(a))
             da = dout.mm(self.fc2.weight)
             dh = da * (h > 0)

@@ -268,3 +268,9 @@ def make_inputs(case: Case, bk, seed: int = 0) -> list:
         else:
             out.append(bk.t(v))
     return out
+
+
+CASES += [
+    c("index slice past the end", lambda a: a[2:10], Arg((4, 3))),
+    c("index slice before the start", lambda a: a[-10:2, 1:], Arg((4, 3))),
+]

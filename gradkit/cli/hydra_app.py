@@ -1,0 +1,201 @@
+"""What every gradkit Hydra app shares: the ``./conf`` search path, the schemas, and
+config errors translated for people (exit 2, no traceback).
+
+Hydra reports a bad override through ``hydra._internal.utils.run_and_report``,
+which prints its own message and exits 1.  gradkit wraps that function (Hydra is
+pinned to 1.3) so that an unknown choice lists the choices, an unknown key
+suggests the closest allowed key, a wrong type names the key and the type —
+and the command exits 2, as every user mistake does.  Anything else goes on to
+Hydra's own reporting unchanged (and ``HYDRA_FULL_ERROR=1`` still shows it all).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from hydra.core.config_search_path import ConfigSearchPath
+from hydra.core.plugins import Plugins
+from hydra.plugins.search_path_plugin import SearchPathPlugin
+
+from . import schema
+
+__all__ = ["prepare", "friendly_message", "print_error", "known_keys"]
+
+
+class WorkingDirConf(SearchPathPlugin):
+    """Searches ``./conf`` (where gradkit runs) before gradkit's own configs, so users
+    add or override YAML files without touching the package."""
+
+    def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        conf = Path.cwd() / "conf"
+        if conf.is_dir():
+            search_path.prepend(provider="gradkit-cwd", path=f"file://{conf}")
+
+
+# -- the keys a config can have, for "did you mean" -----------------------------------------
+def _fields(cls: type) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls) if not f.name.startswith("_")]
+
+
+def known_keys() -> dict[str, list[str]]:
+    """Dotted key -> allowed sub-keys, for every group (all options of the group merged)."""
+    keys: dict[str, list[str]] = {"": _fields(schema.TrainConfig)}
+    for group, options in schema.SCHEMAS.items():
+        names: list[str] = []
+        for cls in options.values():
+            names += [n for n in _fields(cls) if n not in names]
+        keys[group] = names
+    return keys
+
+
+def _schema_by_name() -> dict[str, type]:
+    out = {"TrainConfig": schema.TrainConfig}
+    for options in schema.SCHEMAS.values():
+        for cls in options.values():
+            out[cls.__name__] = cls
+    return out
+
+
+def _suggest(key: str) -> str | None:
+    candidates = []
+    for parent, subs in known_keys().items():
+        candidates += [f"{parent}.{s}" if parent else s for s in subs]
+    match = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+_TYPE_WORDS = {
+    "Float": "a number",
+    "Integer": "an integer",
+    "Boolean": "true or false",
+    "String": "a string",
+}
+
+
+def friendly_message(ex: BaseException) -> str | None:
+    """A message for a config mistake, or None when ``ex`` is not one."""
+    from hydra.errors import MissingConfigException, OverrideParseException
+    from omegaconf.errors import (
+        ConfigAttributeError,
+        ConfigKeyError,
+        MissingMandatoryValue,
+        ValidationError,
+    )
+
+    chain = [ex]
+    while chain[-1].__cause__ is not None:
+        chain.append(chain[-1].__cause__)
+    text = str(ex)
+
+    if isinstance(ex, MissingConfigException):
+        m = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
+        options = sorted(set(ex.options or []))
+        if m and options:
+            group, choice = m.group(1), m.group(2)
+            near = difflib.get_close_matches(choice, options, n=1)
+            hint = f" (did you mean {group}={near[0]}?)" if near else ""
+            return (
+                f"{group}={choice} is not a choice for {group}{hint}; the choices are: "
+                f"{', '.join(options)}"
+            )
+        m = re.search(r"Cannot find primary config '([^']+)'", text)
+        if m:
+            return f"no config named {m.group(1)!r}: {text.splitlines()[0]}"
+        return text.split("\n\n")[0]
+    if isinstance(ex, OverrideParseException):
+        return f"could not read the command line: {text}"
+
+    cause = chain[-1]
+    if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and "not in" in str(cause):
+        full = getattr(cause, "full_key", None) or ""
+        m = re.search(r"Could not override '([^']+)'", text)
+        wanted = m.group(1) if m else full
+        parent = full.rsplit(".", 1)[0] if "." in full else ""
+        obj = getattr(cause, "object_type", None)
+        allowed = (
+            _fields(obj)
+            if isinstance(obj, type) and dataclasses.is_dataclass(obj)
+            else (known_keys().get(parent, []))
+        )
+        near = _suggest(wanted)
+        where = f"{parent} accepts" if parent else "The top-level keys are"
+        hint = f" Did you mean {near}?" if near and near != wanted else ""
+        return f"unknown key {wanted!r}.{hint} {where}: {', '.join(allowed)}"
+    if isinstance(cause, ValidationError):
+        full = getattr(cause, "full_key", "") or ""
+        msg = str(cause).splitlines()[0]
+        m = re.search(r"Invalid value '([^']*)', expected one of \[([^\]]*)\]", msg)
+        if m:
+            return f"{full} must be one of {m.group(2)}; got {m.group(1)!r}"
+        m = re.search(r"Value '([^']*)' of type '\w+' could not be converted to (\w+)", msg)
+        if m:
+            kind = _TYPE_WORDS.get(m.group(2), m.group(2).lower())
+            return f"{full} must be {kind}; got {m.group(1)!r}"
+        return f"{full}: {msg}"
+    if isinstance(cause, MissingMandatoryValue):
+        full = getattr(cause, "full_key", "") or "a value"
+        return f"{full} is required: set it on the command line, e.g. {full}=VALUE"
+    m = re.search(r"Could not override '([^']+)'", text)
+    if m:
+        near = _suggest(m.group(1))
+        hint = f" Did you mean {near}?" if near else ""
+        return f"unknown key {m.group(1)!r}.{hint} The top-level keys are: " + ", ".join(
+            known_keys()[""]
+        )
+    return None
+
+
+def print_error(message: str) -> None:
+    """``gradkit: error: <message>`` on stderr (colour on a terminal)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"[bold red]gradkit: error:[/] {escape(message)}"
+    )
+
+
+def _install_error_translation() -> None:
+    import hydra._internal.utils as hydra_utils
+
+    original = hydra_utils.run_and_report
+    if getattr(original, "_gradkit", False):
+        return
+
+    def run_and_report(func: Callable[[], Any]) -> Any:
+        try:
+            return func()
+        except Exception as ex:
+            message = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else friendly_message(ex)
+            if message is None:
+                error = ex
+
+                def again() -> Any:
+                    raise error
+
+                return original(again)
+            print_error(message)
+            sys.exit(2)
+
+    run_and_report._gradkit = True  # type: ignore[attr-defined]
+    hydra_utils.run_and_report = run_and_report
+
+
+def prepare() -> None:
+    """Everything an app needs before ``@hydra.main`` runs (idempotent)."""
+    schema.register()
+    Plugins.instance().register(WorkingDirConf)
+    _install_error_translation()
+
+
+def enum_value(v: Any) -> Any:
+    """An Enum config value as its plain value."""
+    return v.value if isinstance(v, Enum) else v

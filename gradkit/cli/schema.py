@@ -1,0 +1,130 @@
+"""The config schemas: one dataclass per option of each config group.
+
+``conf/<group>/<option>.yaml`` extends its schema (``defaults: [/<group>_<x>_schema@_here_]``),
+so a misspelt key or a value of the wrong type fails before anything runs.
+The ``data/`` and ``loop/`` schemas live with the code that reads them
+(``gradkit/data/config.py``, ``gradkit/train/config.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING
+
+from ..data.config import DATA_SCHEMAS
+from ..train.config import LoopConfig
+
+__all__ = [
+    "LogRegConfig",
+    "MLPConfig",
+    "SGDConfig",
+    "AdamConfig",
+    "DeviceType",
+    "DeviceConfig",
+    "TrainConfig",
+    "SCHEMAS",
+    "register",
+]
+
+
+# -- model/ ------------------------------------------------------------------------------
+@dataclass
+class LogRegConfig:
+    """Logistic regression; ``dim`` (features) comes from the data when unset."""
+
+    _target_: str = MISSING
+    dim: int | None = None
+    loss: str | None = None
+
+
+@dataclass
+class MLPConfig:
+    """2-layer ReLU MLP d_in -> hidden -> d_out; d_in, d_out and task come from the data
+    when unset; loss defaults to the task's (cross_entropy, bce_with_logits, mse)."""
+
+    _target_: str = MISSING
+    d_in: int | None = None
+    hidden: int = 64
+    d_out: int | None = None
+    task: str | None = None
+    loss: str | None = None
+    bias: bool = True
+    #: default (PyTorch's Linear init) or normal (N(0, 1), as seed 004)
+    init: str = "default"
+
+
+# -- optimizer/ ----------------------------------------------------------------------------
+@dataclass
+class SGDConfig:
+    _target_: str = "gradkit.optim.SGD"
+    lr: float = 0.1
+    momentum: float = 0.0
+    dampening: float = 0.0
+    weight_decay: float = 0.0
+    nesterov: bool = False
+
+
+@dataclass
+class AdamConfig:
+    _target_: str = "gradkit.optim.Adam"
+    lr: float = 1e-3
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    eps: float = 1e-8
+    weight_decay: float = 0.0
+    amsgrad: bool = False
+
+
+# -- device/ -----------------------------------------------------------------------------------
+class DeviceType(Enum):
+    """cpu (numpy), cuda (cupy), auto (cuda if usable, else cpu), strict (array-api-strict,
+    the test stand-in for a GPU)."""
+
+    cpu = "cpu"
+    cuda = "cuda"
+    auto = "auto"
+    strict = "strict"
+
+
+@dataclass
+class DeviceConfig:
+    type: DeviceType = DeviceType.cpu
+    #: GPU number for cuda (unset: the current one); 1 is strict's device1
+    index: int | None = None
+
+
+# -- the primary config ------------------------------------------------------------------------
+@dataclass
+class TrainConfig:
+    model: Any = MISSING
+    optimizer: Any = MISSING
+    device: Any = MISSING
+    data: Any = MISSING
+    loop: Any = MISSING
+    #: seeds the parameters' initialisation and the batch order
+    seed: int = 0
+    #: a run folder (or its checkpoint.npz) to continue from
+    resume: str | None = None
+
+
+#: group -> {schema name: dataclass}
+SCHEMAS: dict[str, dict[str, type]] = {
+    "model": {"logreg": LogRegConfig, "mlp": MLPConfig},
+    "optimizer": {"sgd": SGDConfig, "adam": AdamConfig},
+    "device": {"device": DeviceConfig},
+    "data": dict(DATA_SCHEMAS),
+    "loop": {"loop": LoopConfig},
+}
+
+
+def register() -> None:
+    """Put every schema in Hydra's ConfigStore (idempotent)."""
+    cs = ConfigStore.instance()
+    for group, schemas in SCHEMAS.items():
+        for name, node in schemas.items():
+            # at the root, not in a group, so --help lists only the real choices
+            cs.store(name=f"{group}_{name}_schema", node=node)
+    cs.store(name="train_schema", node=TrainConfig)

@@ -1,0 +1,69 @@
+"""What a run measures (loss and one metric per task) and where it writes it (metrics.jsonl)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..autograd.grad_mode import no_grad
+from ..autograd.tensor import Tensor
+
+__all__ = ["METRIC", "metric_on_device", "evaluate", "MetricsLog"]
+
+#: task -> (metric name, direction: "max" or "min")
+METRIC = {
+    "binary": ("accuracy", "max"),
+    "multiclass": ("accuracy", "max"),
+    "regression": ("mse", "min"),
+}
+
+
+def metric_on_device(task: str, out: Tensor, y: Tensor) -> Tensor:
+    """The task's metric as a 0-d tensor on the outputs' device (no host transfer)."""
+    if task == "binary":
+        return ((out > 0).float() == y).float().mean()
+    if task == "multiclass":
+        return (out.argmax(dim=1) == y).float().mean()
+    return ((out - y) ** 2).mean()
+
+
+def evaluate(model: Any, x: Tensor, y: Tensor) -> tuple[float, float]:
+    """(loss, metric) of ``model`` on a whole split, without recording a graph."""
+    with no_grad():
+        out = model(x)
+        loss = model.loss(out, y)
+        metric = metric_on_device(model.task, out, y)
+    return loss.item(), metric.item()
+
+
+class MetricsLog:
+    """``metrics.jsonl``: one JSON object per logged step, flushed as written."""
+
+    def __init__(self, path: Path, metric_name: str) -> None:
+        self.path = path
+        self.metric_name = metric_name
+        self._f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
+
+    def write(
+        self, step: int, epoch: int, split: str, loss: float, metric: float, time: float
+    ) -> None:
+        rec = {
+            "step": step,
+            "epoch": epoch,
+            "split": split,
+            "loss": loss,
+            "metric": metric,
+            "metric_name": self.metric_name,
+            "time": round(time, 4),
+        }
+        self._f.write(json.dumps(rec) + "\n")
+        self._f.flush()
+
+    def close(self) -> None:
+        self._f.close()
+
+
+def read_metrics(path: Path) -> list[dict]:
+    """The records of a ``metrics.jsonl`` file."""
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

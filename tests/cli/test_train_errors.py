@@ -1,0 +1,112 @@
+"""Every user mistake: exit 2, a message that names the thing and says what to do, no
+traceback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from .helpers import gradkit, output
+
+
+def _fails(tmp_path, *args: str, code: int = 2) -> str:
+    p = gradkit("train", *args, "loop.epochs=1", "loop.progress=none", cwd=tmp_path)
+    text = output(p)
+    assert p.returncode == code, text
+    assert "Traceback" not in text
+    return text
+
+
+def test_unknown_choice_lists_the_choices(tmp_path) -> None:
+    msg = _fails(tmp_path, "model=mlpp")
+    assert "model=mlpp is not a choice for model (did you mean model=mlp?)" in msg
+    assert "function_mlp, logreg, manual_logreg, manual_mlp, mlp" in msg
+
+
+def test_unknown_key_suggests_the_closest(tmp_path) -> None:
+    msg = _fails(tmp_path, "optimizer.lrr=0.1")
+    assert "unknown key 'optimizer.lrr'. Did you mean optimizer.lr?" in msg
+    assert "optimizer accepts: lr, momentum, dampening, weight_decay, nesterov" in msg
+    msg = _fails(tmp_path, "modle.hidden=3")
+    assert "Did you mean model.hidden?" in msg
+
+
+def test_wrong_type_names_key_and_type(tmp_path) -> None:
+    assert "optimizer.lr must be a number; got 'abc'" in _fails(tmp_path, "optimizer.lr=abc")
+    msg = _fails(tmp_path, "loop.zero_grad=sometimes")
+    assert "loop.zero_grad must be one of set_to_none, zero, never; got 'sometimes'" in msg
+
+
+def test_missing_required_value(tmp_path) -> None:
+    msg = _fails(tmp_path, "data=csv")
+    assert "missing required value: data.path (for data=csv)" in msg
+
+
+def test_cuda_without_a_gpu(tmp_path) -> None:
+    import gradkit as gk
+
+    if gk.cuda.is_available():
+        pytest.skip("this machine has a usable GPU")
+    msg = _fails(tmp_path, "device=cuda")
+    assert "device=cpu" in msg and ("gradkit[cuda12]" in msg or "no usable CUDA GPU" in msg)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("a,b,label\n1,2,0\n3,x,1\n", "d.csv, row 3, column 'b': 'x' is not a number"),
+        ("a,b,label\n1,2,0\n3,nan,1\n", "d.csv, row 3, column 'b': nan is not a finite number"),
+        ("a,b,y\n1,2,0\n3,4,1\n", "no target column 'label'; the columns are: a, b, y"),
+        ("a,b,label\n1,2,0\n3,4\n", "d.csv, row 3: 2 cells where the header has 3 columns"),
+        ("", "d.csv: the file is empty"),
+    ],
+    ids=["non-numeric", "nan", "no-target", "short-row", "empty"],
+)
+def test_bad_csv(tmp_path, content, expected) -> None:
+    (tmp_path / "d.csv").write_text(content)
+    assert expected in _fails(tmp_path, "data=csv", "data.path=d.csv")
+
+
+def test_missing_file(tmp_path) -> None:
+    msg = _fails(tmp_path, "data=csv", "data.path=nope.csv")
+    assert "data.path: no such file: nope.csv" in msg
+
+
+def test_labels_the_model_cannot_take(tmp_path) -> None:
+    rows = ["a,label"] + [f"{i},{i % 3}" for i in range(30)]
+    (tmp_path / "d.csv").write_text("\n".join(rows))
+    msg = _fails(tmp_path, "model=logreg", "data=csv", "data.path=d.csv")
+    assert "model=logreg needs a binary target, but d.csv is a multiclass task (3 classes)" in msg
+
+
+def test_feature_count_that_does_not_fit(tmp_path) -> None:
+    msg = _fails(tmp_path, "model.d_in=7")
+    assert "model.d_in=7 does not fit the data: blobs has 20 features" in msg
+
+
+def test_bad_npz(tmp_path) -> None:
+    np.savez(tmp_path / "d.npz", features=np.zeros((4, 2)), y=np.zeros(4))
+    msg = _fails(tmp_path, "data=npz", "data.path=d.npz")
+    assert "d.npz: no array named 'x'; the file holds: features, y" in msg
+
+
+def test_bad_loop_values(tmp_path) -> None:
+    assert "loop.accumulate must be >= 1, got 0" in _fails(tmp_path, "loop.accumulate=0")
+
+
+def test_diverging_loss_exits_1_with_last_good_params(tmp_path) -> None:
+    p = gradkit(
+        "train",
+        "data=regression",
+        "optimizer.lr=1e12",
+        "loop.epochs=3",
+        "loop.progress=none",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
+    text = output(p)
+    assert p.returncode == 1, text
+    assert "the training loss became" in text and "at step" in text
+    assert "RuntimeWarning" not in text and "Traceback" not in text
+    params = np.load(tmp_path / "run" / "params.npz")
+    assert all(np.isfinite(params[k]).all() for k in params.files)

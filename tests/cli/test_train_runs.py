@@ -1,0 +1,182 @@
+"""gradkit train runs: learning, every model, the run folder, zero_grad, recipes, ./conf."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from .helpers import gradkit, metrics, output, result
+
+FAST = ("loop.progress=lines",)
+
+
+def test_default_run_learns_and_writes_its_folder(tmp_path) -> None:
+    p = gradkit(
+        "train", "loop.epochs=5", "loop.eval_every=13", "hydra.run.dir=run", *FAST, cwd=tmp_path
+    )
+    assert p.returncode == 0, output(p)
+    run = tmp_path / "run"
+    for name in (
+        "train.log",
+        "metrics.jsonl",
+        "params.npz",
+        "checkpoint.npz",
+        "checkpoint.json",
+        "result.json",
+        ".hydra/config.yaml",
+        ".hydra/overrides.yaml",
+    ):
+        assert (run / name).exists(), name
+    val = [m for m in metrics(run) if m["split"] == "val"]
+    assert len(val) >= 3 and val[-1]["loss"] < val[0]["loss"]
+    assert set(metrics(run)[0]) == {
+        "step",
+        "epoch",
+        "split",
+        "loss",
+        "metric",
+        "metric_name",
+        "time",
+    }
+    r = result(run)
+    assert r["status"] == "ok" and r["metric_name"] == "accuracy" and r["metric"] > 0.75
+    assert "validation accuracy" in (run / "train.log").read_text()
+    params = np.load(run / "params.npz")
+    assert sorted(params.files) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
+
+
+@pytest.mark.parametrize(
+    ("model", "data"),
+    [
+        ("logreg", "binary_blobs"),
+        ("manual_logreg", "binary_blobs"),
+        ("mlp", "blobs"),
+        ("function_mlp", "blobs"),
+        ("manual_mlp", "blobs"),
+        ("mlp", "regression"),
+        ("logreg", "breast_cancer"),
+        ("mlp", "digits"),
+    ],
+)
+def test_each_model_trains(tmp_path, model, data) -> None:
+    if data in ("breast_cancer", "digits"):
+        pytest.importorskip("sklearn")
+    p = gradkit(
+        "train",
+        f"model={model}",
+        f"data={data}",
+        "loop.epochs=3",
+        "hydra.run.dir=run",
+        *FAST,
+        cwd=tmp_path,
+    )
+    assert p.returncode == 0, output(p)
+    val = [m for m in metrics(tmp_path / "run") if m["split"] == "val"]
+    assert val[-1]["loss"] < val[0]["loss"] or len(val) == 1
+    r = result(tmp_path / "run")
+    if data == "regression":
+        assert r["metric_name"] == "mse" and r["metric"] < 0.5
+    else:
+        assert r["metric"] > 0.7
+
+
+def test_autograd_and_manual_twins_train_identically(tmp_path) -> None:
+    losses = {}
+    for model in ("mlp", "manual_mlp", "function_mlp"):
+        p = gradkit(
+            "train",
+            f"model={model}",
+            "loop.epochs=2",
+            f"hydra.run.dir={model}",
+            *FAST,
+            cwd=tmp_path,
+        )
+        assert p.returncode == 0, output(p)
+        losses[model] = [m["loss"] for m in metrics(tmp_path / model)]
+    np.testing.assert_allclose(losses["manual_mlp"], losses["mlp"], rtol=1e-5)
+    assert losses["function_mlp"] == losses["mlp"]
+
+
+def test_zero_grad_modes(tmp_path) -> None:
+    """zero and set_to_none train the same; never lets gradients pile up, as the seeds warn."""
+    out = {}
+    for mode in ("set_to_none", "zero", "never"):
+        p = gradkit(
+            "train",
+            f"loop.zero_grad={mode}",
+            "loop.epochs=2",
+            "optimizer.lr=0.05",
+            f"hydra.run.dir={mode}",
+            *FAST,
+            cwd=tmp_path,
+        )
+        assert p.returncode == 0, output(p)
+        out[mode] = [m["loss"] for m in metrics(tmp_path / mode)]
+    assert out["zero"] == out["set_to_none"]
+    assert out["never"] != out["set_to_none"]
+
+
+def test_gradient_accumulation(tmp_path) -> None:
+    """Two micro-batches of 32 accumulate into steps like batches of 64 (full batch: equal)."""
+    runs = {}
+    for name, args in {
+        "full": ("loop.batch_size=0",),
+        "acc": ("loop.batch_size=0", "loop.accumulate=2"),
+    }.items():
+        p = gradkit("train", "loop.steps=20", *args, f"hydra.run.dir={name}", *FAST, cwd=tmp_path)
+        assert p.returncode == 0, output(p)
+        runs[name] = result(tmp_path / name)["val_loss"]
+    assert runs["acc"] == pytest.approx(runs["full"], rel=1e-5)
+
+
+def test_seed_recipe_reaches_the_seeds_loss(tmp_path) -> None:
+    p = gradkit("train", "recipe=seed_two_layer_relu", "hydra.run.dir=run", *FAST, cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    train = [m for m in metrics(tmp_path / "run") if m["split"] == "train"]
+    assert train[0]["loss"] > 1e3 and train[-1]["loss"] < 1e-3
+    assert train[-1]["step"] == 500
+
+
+def test_user_conf_folder_is_searched_first(tmp_path) -> None:
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "tiny.yaml").write_text(
+        "defaults:\n  - /model_mlp_schema@_here_\n  - _self_\n"
+        "_target_: gradkit.models.MLP\nhidden: 3\n"
+    )
+    p = gradkit("train", "model=tiny", "loop.epochs=1", "hydra.run.dir=run", *FAST, cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    params = np.load(tmp_path / "run" / "params.npz")
+    assert params["fc1.weight"].shape == (3, 20)
+
+
+def test_csv_data(tmp_path) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((200, 3))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    rows = ["a,b,c,label"] + [f"{a},{b},{c},{t}" for (a, b, c), t in zip(x, y)]
+    (tmp_path / "d.csv").write_text("\n".join(rows))
+    p = gradkit(
+        "train",
+        "model=logreg",
+        "data=csv",
+        "data.path=d.csv",
+        "loop.epochs=5",
+        "hydra.run.dir=run",
+        *FAST,
+        cwd=tmp_path,
+    )
+    assert p.returncode == 0, output(p)
+    assert result(tmp_path / "run")["metric"] > 0.9
+
+
+def test_gpu_stand_in_device(tmp_path) -> None:
+    """device.type=strict runs the whole loop on array-api-strict's device1."""
+    pytest.importorskip("array_api_strict")
+    p = gradkit(
+        "train", "device.type=strict", "loop.epochs=2", "hydra.run.dir=run", *FAST, cwd=tmp_path
+    )
+    assert p.returncode == 0, output(p)
+    assert "on strict:1" in (tmp_path / "run" / "train.log").read_text()
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["metric"] > 0.5

@@ -1,0 +1,97 @@
+"""Data sources, checks, splits, scaling and batches (in-process)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gradkit.data import Batches, load
+from gradkit.data.config import BlobsConfig, CsvConfig, NpzConfig, RegressionConfig, Task
+from gradkit.data.dataset import encode_targets, infer_task, split_and_scale
+from gradkit.errors import DataError
+
+
+def test_blobs_binary_and_multiclass() -> None:
+    ds = load(BlobsConfig(n_samples=100, n_features=4, n_classes=3))
+    assert ds.task == "multiclass" and ds.n_outputs == 3 and ds.y_train.dtype == np.int64
+    assert ds.x_train.dtype == np.float32 and ds.x_train.shape == (80, 4)
+    ds2 = load(BlobsConfig(n_samples=100, n_features=4, n_classes=2))
+    assert ds2.task == "binary" and ds2.y_train.shape == (80, 1) and ds2.n_outputs == 1
+
+
+def test_seed_regression_is_seed_004s_set() -> None:
+    ds = load(
+        RegressionConfig(
+            n_samples=64,
+            n_features=1000,
+            n_outputs=10,
+            relation="none",
+            val_fraction=0.0,
+            standardize=False,
+        )
+    )
+    assert ds.x_train.shape == (64, 1000) and ds.y_train.shape == (64, 10)
+    assert ds.val_is_train and ds.x_val is ds.x_train
+    assert abs(ds.x_train.std() - 1) < 0.05
+
+
+def test_standardisation_uses_training_statistics_only() -> None:
+    x = np.arange(20, dtype=np.float64).reshape(10, 2)
+    y = np.arange(10) % 2
+    ds = split_and_scale(
+        "t", "binary", x, y.reshape(-1, 1).astype(np.float32), [0, 1], 0.3, True, seed=0
+    )
+    np.testing.assert_allclose(ds.x_train.mean(axis=0), 0, atol=1e-6)
+    np.testing.assert_allclose(ds.x_train.std(axis=0), 1, atol=1e-6)
+    assert abs(ds.x_val.mean()) > 1e-3  # the validation split was not fitted
+
+
+def test_task_inference_and_encoding() -> None:
+    assert infer_task(np.array([0, 1, 1]), "w") == "binary"
+    assert infer_task(np.array([3, 5, 7, 3]), "w") == "multiclass"
+    assert infer_task(np.array([0.5, 1.25, 3.0]), "w") == "regression"
+    y, classes = encode_targets(np.array([5, 7, 5]), "multiclass", "w")
+    assert y.tolist() == [0, 1, 0] and classes == [5, 7]
+    y, classes = encode_targets(np.array([-1, 1, 1]), "binary", "w")
+    assert y.tolist() == [[0.0], [1.0], [1.0]] and classes == [-1, 1]
+    with pytest.raises(DataError, match="exactly 2 label values, found 3: 0, 1, 2"):
+        encode_targets(np.array([0, 1, 2]), "binary", "w")
+
+
+def test_csv_errors_name_file_row_and_column(tmp_path) -> None:
+    f = tmp_path / "d.csv"
+    f.write_text("a,label\n1,0\n2,1\n")
+    ds = load(CsvConfig(path=str(f), target="label", val_fraction=0.5, task=Task.auto))
+    assert ds.task == "binary"
+    f.write_text("a,label\n1,0\n,1\n")
+    with pytest.raises(DataError, match=r"d\.csv, row 3, column 'a': '' is not a number"):
+        load(CsvConfig(path=str(f)))
+    with pytest.raises(DataError, match=r"is a folder"):
+        load(CsvConfig(path=str(tmp_path)))
+
+
+def test_npz_errors(tmp_path) -> None:
+    f = tmp_path / "d.npz"
+    np.savez(f, x=np.ones((3, 2)), y=np.ones(4))
+    with pytest.raises(DataError, match="'x' has 3 samples but 'y' has 4"):
+        load(NpzConfig(path=str(f)))
+    np.savez(f, x=np.array([[1.0, np.nan]]), y=np.ones(1))
+    with pytest.raises(DataError, match=r"'x' has a non-finite value at index \(0, 1\)"):
+        load(NpzConfig(path=str(f)))
+
+
+def test_too_few_samples_for_a_split() -> None:
+    with pytest.raises(DataError, match="too few for val_fraction"):
+        split_and_scale("t", "binary", np.ones((1, 2)), np.ones((1, 1)), [0, 1], 0.5, False, 0)
+
+
+def test_batches_come_from_seed_and_epoch() -> None:
+    b = Batches(10, 4, seed=3, device="cpu")
+    assert b.per_epoch == 3
+    first = [b.indices(0, k).tolist() for k in range(3)]
+    assert sorted(i for batch in first for i in batch) == list(range(10))
+    assert len(first[-1]) == 2
+    again = Batches(10, 4, seed=3, device="cpu")
+    assert [again.indices(0, k).tolist() for k in range(3)] == first
+    assert [again.indices(1, k).tolist() for k in range(3)] != first
+    assert Batches(10, 0, seed=3, device="cpu").indices(0, 0) is None  # full batch

@@ -1,0 +1,72 @@
+"""The loop in-process: device discipline, checkpoints, failure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gradkit
+from gradkit.backend.transfer import count_transfers
+from gradkit.data import load
+from gradkit.data.config import BlobsConfig
+from gradkit.models import MLP
+from gradkit.train import LoopConfig, Trainer, TrainingFailed, make_reporter
+from gradkit.train.checkpoint import load_checkpoint, save_checkpoint
+
+
+def _trainer(tmp_path, device="cpu", **loop):
+    gradkit.manual_seed(0)
+    ds = load(BlobsConfig(n_samples=200, n_features=5, n_classes=3))
+    model = MLP(5, 16, 3).to(device)
+    opt = gradkit.optim.Adam(model.parameters(), lr=0.01)
+    cfg = LoopConfig(**{"steps": 20, "batch_size": 0, "log_every": 10, "eval_every": 0, **loop})
+    return Trainer(
+        model,
+        opt,
+        ds.to(device),
+        cfg,
+        tmp_path,
+        0,
+        device,
+        lambda total, name: make_reporter("none", total, name, False),
+    )
+
+
+def test_steps_on_the_gpu_stand_in_copy_nothing_outside_logging(tmp_path) -> None:
+    pytest.importorskip("array_api_strict")
+    dev = gradkit.device("strict", 1)
+    tr = _trainer(tmp_path, dev, steps=12, log_every=100, eval_every=0)
+    tr.total = 10  # stop before the final log step, which reads the loss back
+    with count_transfers() as c:
+        micro = 0
+        for _ in range(10):
+            micro = tr._step(micro)[-1]
+            tr.optimizer.step()
+    assert c.total == 0, c
+
+
+def test_checkpoint_round_trip(tmp_path) -> None:
+    tr = _trainer(tmp_path)
+    tr.run()
+    save_checkpoint(tmp_path, tr.model, tr.optimizer, {"step": 20, "micro": 20})
+    other = _trainer(tmp_path)
+    pos = load_checkpoint(tmp_path / "checkpoint.npz", other.model, other.optimizer)
+    assert pos == {"step": 20, "micro": 20}
+    for (n, p), (_, q) in zip(tr.model.named_parameters(), other.model.named_parameters()):
+        np.testing.assert_array_equal(p.detach().numpy(), q.detach().numpy(), err_msg=n)
+    assert other.optimizer.state_dict()["state"][0]["step"].item() == 20
+
+
+def test_nan_stops_with_the_last_good_parameters(tmp_path) -> None:
+    tr = _trainer(tmp_path)
+    for p in tr.model.parameters():
+        p.requires_grad_(False)
+        p.mul_(1e30)
+        p.requires_grad_(True)
+    with pytest.raises(TrainingFailed, match=r"became .* at step 1"):
+        tr.run()
+    saved = np.load(tmp_path / "params.npz")
+    before = {n: p.detach().numpy() for n, p in tr.model.named_parameters()}
+    for k in saved.files:  # the step that diverged was not applied
+        assert np.isfinite(saved[k]).all()
+        np.testing.assert_array_equal(saved[k], before[k])
