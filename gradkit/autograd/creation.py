@@ -19,7 +19,7 @@ from ..backend import (
     get_backend,
     get_default_dtype,
 )
-from ..backend.host_data import host_array, is_numpy_array, numpy_dtype
+from ..backend.host_data import host_array, is_host_value, is_numpy_array, numpy_dtype
 from .tensor import Tensor, new_tensor
 
 __all__ = [
@@ -93,7 +93,7 @@ def tensor(
         be = get_backend(device) if device is not None else src._be
         out = src.to(device=be.device, dtype=dt or src.dtype, copy=True)
         return _finish(out._data, be, requires_grad)
-    if not is_numpy_array(data) and (
+    if not is_host_value(data) and (
         hasattr(data, "__array_namespace__") or type(data).__module__.startswith("cupy")
     ):
         src_be = backend_of_array(data)

@@ -139,6 +139,9 @@ class ArrayBackend:
         loop checks the loss itself and says what to do)."""
         return contextlib.nullcontext()
 
+    def synchronize(self) -> None:
+        """Wait for the device's queued work (for timings); a no-op on the host."""
+
     def getitem(self, arr: Any, index: tuple) -> Any:
         """``arr[index]`` with PyTorch/numpy semantics, in the forms the standard allows."""
         n_arrays = [i for i, k in enumerate(index) if _is_int_array(k)]
@@ -295,6 +298,9 @@ class CupyBackend(ArrayBackend):
 
     def _host_array(self, arr: Any) -> Any:
         return self._cupy.asnumpy(arr)
+
+    def synchronize(self) -> None:
+        self._cupy.cuda.Device(self.device.index).synchronize()
 
     def is_view(self, arr: Any) -> bool:
         return arr.base is not None

@@ -21,6 +21,11 @@ def is_numpy_array(x: Any) -> bool:
     return isinstance(x, np.ndarray)
 
 
+def is_host_value(x: Any) -> bool:
+    """A numpy array or numpy scalar: host data, whatever ``__array_namespace__`` says."""
+    return isinstance(x, (np.ndarray, np.generic))
+
+
 def numpy_dtype(arr: np.ndarray) -> dtype:
     """The gradkit dtype of a numpy array, or PyTorch's TypeError for unsupported ones."""
     if arr.dtype.name in DTYPES:

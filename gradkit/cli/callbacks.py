@@ -88,7 +88,6 @@ class SweepSummary(Callback):
         rows.sort(key=_sort_key(direction))
         path = write_summary(sweep_dir, rows)
 
-        from rich.console import Console
         from rich.table import Table
 
         name = rows[0].get("metric_name", "metric")
@@ -117,11 +116,11 @@ class SweepSummary(Callback):
                 _num(r.get("val_loss")),
                 str(r.get("status", "")),
             )
-        console = Console()
-        if not console.is_terminal:
-            console = Console(width=max(console.width, 160))
-        console.print(table)
-        console.print(f"summary: {path}")
+        from .common import console
+
+        out = console()
+        out.print(table)
+        out.print(f"summary: {path}")
 
 
 def _num(v: Any) -> str:

@@ -15,6 +15,16 @@ from .._version import __version__
 #: command -> (module with main(args) -> int, one line for --help)
 COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("gradkit.cli.train", "train a model from configs (model=, optimizer=, data=, ...)"),
+    "compare": (
+        "gradkit.cli.compare",
+        "train hand-written, autograd and custom-Function gradients side by side",
+    ),
+    "gradcheck": (
+        "gradkit.cli.gradcheck",
+        "check every op (or yours) against finite differences, in float64",
+    ),
+    "graph": ("gradkit.cli.graph", "print one training step's autograd graph; write graph.dot"),
+    "recipes": ("gradkit.cli.recipes", "list the ready-made runs (gradkit train recipe=NAME)"),
 }
 
 _USAGE = """\
@@ -39,6 +49,11 @@ examples:
   gradkit train model=logreg data=breast_cancer optimizer=sgd optimizer.lr=0.1
   gradkit train model=mlp device=cuda
   gradkit train -m optimizer.lr=1e-3,1e-2 model=logreg,mlp data=binary_blobs
+  gradkit train recipe=seed_two_layer_relu
+  gradkit compare model=logreg
+  gradkit gradcheck
+  gradkit graph model=mlp
+  gradkit recipes
 """
 
 

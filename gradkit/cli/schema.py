@@ -19,6 +19,9 @@ from ..data.config import DATA_SCHEMAS
 from ..train.config import LoopConfig
 
 __all__ = [
+    "CompareConfig",
+    "GradcheckConfig",
+    "GraphConfig",
     "LogRegConfig",
     "MLPConfig",
     "SGDConfig",
@@ -39,6 +42,8 @@ class LogRegConfig:
     _target_: str = MISSING
     dim: int | None = None
     loss: str | None = None
+    #: default (PyTorch's Linear init) or zeros (as seed 001)
+    init: str = "default"
 
 
 @dataclass
@@ -96,6 +101,45 @@ class DeviceConfig:
     index: int | None = None
 
 
+# -- the other commands' options ---------------------------------------------------------------
+@dataclass
+class CompareConfig:
+    """gradkit compare: the gradient modes of one model family, trained in lockstep."""
+
+    #: class of the hand-written twin (unset: the family's, e.g. ManualLogisticRegression)
+    manual: str | None = None
+    #: class of the custom-Function twin (unset: the family's, when it has one)
+    function: str | None = None
+    #: a gradient disagrees when max|g - g_autograd| > atol + rtol * max|g_autograd|
+    atol: float = 1e-5
+    rtol: float = 1e-4
+
+
+@dataclass
+class GradcheckConfig:
+    """gradkit gradcheck: finite differences against backward, in float64."""
+
+    #: check only cases whose name contains this text (unset: all)
+    filter: str | None = None
+    #: your own op, as pkg.module:Name (a Function subclass or a function); unset: built-ins
+    target: str | None = None
+    #: the shapes of the target's inputs, e.g. [[3,4],[4]]
+    inputs: list[list[int]] | None = None
+    #: where the target's input values come from: any, pos, away0, unit
+    domain: str = "any"
+    eps: float = 1e-6
+    atol: float = 1e-5
+    rtol: float = 1e-3
+
+
+@dataclass
+class GraphConfig:
+    """gradkit graph: one training step's autograd graph."""
+
+    #: samples in the batch the step runs on
+    batch_size: int = 8
+
+
 # -- the primary config ------------------------------------------------------------------------
 @dataclass
 class TrainConfig:
@@ -108,6 +152,31 @@ class TrainConfig:
     seed: int = 0
     #: a run folder (or its checkpoint.npz) to continue from
     resume: str | None = None
+
+
+@dataclass
+class ComparePrimary:
+    model: Any = MISSING
+    optimizer: Any = MISSING
+    device: Any = MISSING
+    data: Any = MISSING
+    loop: Any = MISSING
+    compare: CompareConfig = field(default_factory=CompareConfig)
+    seed: int = 0
+
+
+@dataclass
+class GraphPrimary:
+    model: Any = MISSING
+    device: Any = MISSING
+    data: Any = MISSING
+    graph: GraphConfig = field(default_factory=GraphConfig)
+    seed: int = 0
+
+
+@dataclass
+class GradcheckPrimary:
+    gradcheck: GradcheckConfig = field(default_factory=GradcheckConfig)
 
 
 #: group -> {schema name: dataclass}
@@ -128,3 +197,6 @@ def register() -> None:
             # at the root, not in a group, so --help lists only the real choices
             cs.store(name=f"{group}_{name}_schema", node=node)
     cs.store(name="train_schema", node=TrainConfig)
+    cs.store(name="compare_schema", node=ComparePrimary)
+    cs.store(name="graph_schema", node=GraphPrimary)
+    cs.store(name="gradcheck_schema", node=GradcheckPrimary)

@@ -8,7 +8,6 @@ became NaN), 2 bad config or data, 130 interrupted (a checkpoint was saved).
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
@@ -20,107 +19,28 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from .common import (
+    build_model,
+    build_optimizer,
+    check_missing,
+    exit_codes,
+    load_data,
+    resolve_device,
+    write_result,
+)
 from .hydra_app import enum_value, prepare
 
-__all__ = ["main", "run", "build_model", "resolve_device"]
+__all__ = ["main", "run"]
 
 log = logging.getLogger("gradkit")
 
 
-def resolve_device(cfg: Any) -> Any:
-    """The device a ``device/`` config names; ``auto`` is cuda when usable, else cpu."""
-    import gradkit
-    from gradkit.backend import get_backend
-
-    kind = enum_value(cfg.type)
-    if kind == "auto":
-        kind = "cuda" if gradkit.cuda.is_available() else "cpu"
-        log.info("device=auto: using %s", kind)
-    index = cfg.index
-    if kind == "cpu":
-        dev = gradkit.device("cpu")
-    elif kind == "strict":
-        dev = gradkit.device("strict", 1 if index is None else index)
-    else:
-        dev = gradkit.device("cuda", index)
-    return get_backend(dev).device  # raises a clear error when cuda cannot work
-
-
-def build_model(model_cfg: DictConfig, ds: Any) -> Any:
-    """The configured model, sized for the data (d_in, d_out and task from the data when
-    the config leaves them unset; a mismatch is a clear error)."""
-    from hydra.errors import InstantiationException
-    from hydra.utils import get_class, instantiate
-
-    from gradkit.errors import ConfigError
-
-    cls = get_class(model_cfg._target_)
-    name = HydraConfig.get().runtime.choices.get("model", cls.__name__)
-    kwargs: dict[str, Any] = {}
-
-    def fit(key: str, wanted: Any, what: str) -> None:
-        given = model_cfg.get(key)
-        if given is None:
-            kwargs[key] = wanted
-        elif given != wanted:
-            raise ConfigError(
-                f"model.{key}={given} does not fit the data: {ds.name} has {wanted} {what}; "
-                f"leave model.{key} unset to take it from the data"
-            )
-
-    if cls.family == "logreg":
-        if ds.task != "binary":
-            extra = f" ({len(ds.classes)} classes)" if ds.task == "multiclass" else ""
-            raise ConfigError(
-                f"model={name} needs a binary target, but {ds.name} is a {ds.task} task"
-                f"{extra}; use model=mlp, or data with two label values"
-            )
-        fit("dim", ds.n_features, "features")
-    else:
-        task = model_cfg.get("task")
-        if task is not None and task != ds.task:
-            raise ConfigError(
-                f"model.task={task} but {ds.name} is a {ds.task} task; leave model.task unset"
-            )
-        kwargs["task"] = ds.task
-        fit("d_in", ds.n_features, "features")
-        what = {"multiclass": "classes", "binary": "output (binary)", "regression": "targets"}
-        fit("d_out", ds.n_outputs, what[ds.task])
-    try:
-        return instantiate(model_cfg, **kwargs)
-    except InstantiationException as e:
-        cause = e.__cause__ or e
-        raise ConfigError(f"model={name}: {cause}") from None
-
-
-def _write_result(run_dir: Path, **fields: Any) -> None:
-    hc = HydraConfig.get()
-    out = {
-        "job": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
-        "overrides": list(hc.overrides.task),
-        "run_dir": str(run_dir),
-    }
-    out.update(fields)
-    for k, v in out.items():
-        if isinstance(v, float) and not math.isfinite(v):
-            out[k] = None
-    (run_dir / "result.json").write_text(json.dumps(out, indent=1))
-
-
 def _train(cfg: DictConfig, run_dir: Path) -> Any:
     import gradkit
-    from gradkit import data as gk_data
     from gradkit.errors import ConfigError
     from gradkit.train import Trainer, find_checkpoint, make_reporter
 
-    missing = sorted(OmegaConf.missing_keys(cfg))
-    if missing:
-        choices = HydraConfig.get().runtime.choices
-        parts = [f"{k} (for {k.split('.')[0]}={choices.get(k.split('.')[0])})" for k in missing]
-        raise ConfigError(
-            f"missing required value{'s' if len(missing) > 1 else ''}: {', '.join(parts)}; set "
-            f"{'them' if len(missing) > 1 else 'it'} on the command line, e.g. {missing[0]}=..."
-        )
+    check_missing(cfg)
     loop = OmegaConf.to_object(cfg.loop)
     for key in ("batch_size", "eval_every", "checkpoint_every"):
         if getattr(loop, key) < 0:
@@ -133,15 +53,9 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
 
     dev = resolve_device(cfg.device)
     gradkit.manual_seed(cfg.seed)
-    ds = gk_data.load(OmegaConf.to_object(cfg.data))
-    log.info("data: %s", ds.describe())
+    ds = load_data(cfg)
     model = build_model(cfg.model, ds).to(dev)
-    from hydra.utils import instantiate
-
-    try:
-        optimizer = instantiate(cfg.optimizer, params=list(model.parameters()))
-    except Exception as e:
-        raise ConfigError(f"optimizer: {e.__cause__ or e}") from None
+    optimizer = build_optimizer(cfg.optimizer, model)
     log.info(
         "model: %s on %s, %d parameters, %s gradients",
         type(model).__name__,
@@ -169,23 +83,18 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     return trainer.run(resume)
 
 
+@exit_codes("train")
 def run(cfg: DictConfig) -> float:
     """The task function: train, report, and exit with the right status on failure."""
-    from gradkit.backend import DeviceUnavailableError
-    from gradkit.errors import UserError
     from gradkit.train import TrainingFailed, TrainingInterrupted
 
     hc = HydraConfig.get()
     run_dir = Path(hc.runtime.output_dir)
     try:
         result = _train(cfg, run_dir)
-    except (UserError, DeviceUnavailableError) as e:
-        log.error("%s", e)
-        _write_result(run_dir, status=f"error: {e}")
-        raise SystemExit(2) from None
     except TrainingFailed as e:
         log.error("training failed: %s", e)
-        _write_result(run_dir, status="failed: loss not finite", metric=math.nan)
+        write_result(run_dir, status="failed: loss not finite", metric=math.nan)
         if hc.mode == RunMode.MULTIRUN:
             return math.nan  # one diverging job does not stop the sweep
         raise SystemExit(1) from None
@@ -197,14 +106,7 @@ def run(cfg: DictConfig) -> float:
             e.checkpoint,
             run_dir,
         )
-        _write_result(run_dir, status=f"interrupted at step {e.step}")
-        raise SystemExit(130) from None
-    except KeyboardInterrupt:
-        log.warning(
-            "stopped at once (Ctrl-C twice): no new checkpoint; the last one, if any, is in %s",
-            run_dir,
-        )
-        _write_result(run_dir, status="stopped")
+        write_result(run_dir, status=f"interrupted at step {e.step}")
         raise SystemExit(130) from None
     log.info(
         "done: %d steps; validation %s %.4g, loss %.4g; outputs in %s",
@@ -214,7 +116,7 @@ def run(cfg: DictConfig) -> float:
         result.val_loss,
         run_dir,
     )
-    _write_result(
+    write_result(
         run_dir,
         status="ok",
         metric=result.metric,

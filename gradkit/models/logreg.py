@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..nn import Linear
+from ..nn.init import zeros_
 from .base import Model, accumulate_grad
 from .losses import LOSSES
 
@@ -17,9 +18,14 @@ class LogisticRegression(Model):
     family = "logreg"
     description = "logistic regression (Linear to one logit), gradients by autograd"
 
-    def __init__(self, dim: int, loss: str | None = None) -> None:
+    def __init__(self, dim: int, loss: str | None = None, init: str = "default") -> None:
         super().__init__("binary", loss)
         self.linear = Linear(dim, 1)
+        if init == "zeros":  # as seed 001 starts
+            for p in self.parameters():
+                zeros_(p)
+        elif init != "default":
+            raise ValueError(f"unknown init {init!r}; choose default or zeros")
 
     def forward(self, x: Tensor) -> Tensor:
         return self.linear(x)

@@ -200,3 +200,10 @@ def test_repr_shows_grad_fn_and_device() -> None:
     assert repr(x + 2) == "tensor([0.4019, 1.1658, 3.3817], grad_fn=<AddBackward0>)"
     pytest.importorskip("array_api_strict")
     assert repr(gradkit.ones(2, device="strict:1")) == "tensor([1., 1.], device='strict:1')"
+
+
+def test_numpy_scalars_are_host_data() -> None:
+    assert gradkit.tensor(np.float64(2.5)).dtype is gradkit.float64
+    assert gradkit.tensor(np.float32(2.5), dtype=gradkit.float64).item() == 2.5
+    with pytest.raises(TypeError, match=r"expected np\.ndarray"):
+        gradkit.from_numpy(np.float64(1.0))

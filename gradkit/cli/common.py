@@ -1,0 +1,195 @@
+"""What the commands share: devices, data, models and optimizers from configs, the checks
+that run before anything else, and the mapping of failures to exit statuses."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+from omegaconf import DictConfig, OmegaConf
+
+from .hydra_app import enum_value
+
+__all__ = [
+    "console",
+    "resolve_device",
+    "build_model",
+    "build_optimizer",
+    "check_missing",
+    "load_data",
+    "run_dir",
+    "write_result",
+    "exit_codes",
+]
+
+log = logging.getLogger("gradkit")
+
+
+def console() -> Any:
+    """The shared rich console; wide when the output is not a terminal, so tables in CI
+    logs and files are not squeezed to 80 columns."""
+    import rich
+
+    c = rich.get_console()
+    if not c.is_terminal and c.width < 160:
+        c.width = 160
+    return c
+
+
+def run_dir() -> Path:
+    """This run's output folder (Hydra's)."""
+    return Path(HydraConfig.get().runtime.output_dir)
+
+
+def resolve_device(cfg: Any) -> Any:
+    """The device a ``device/`` config names; ``auto`` is cuda when usable, else cpu."""
+    import gradkit
+    from gradkit.backend import get_backend
+
+    kind = enum_value(cfg.type)
+    if kind == "auto":
+        kind = "cuda" if gradkit.cuda.is_available() else "cpu"
+        log.info("device=auto: using %s", kind)
+    index = cfg.index
+    if kind == "cpu":
+        dev = gradkit.device("cpu")
+    elif kind == "strict":
+        dev = gradkit.device("strict", 1 if index is None else index)
+    else:
+        dev = gradkit.device("cuda", index)
+    return get_backend(dev).device  # raises a clear error when cuda cannot work
+
+
+def check_missing(cfg: DictConfig) -> None:
+    """Required values (``???`` in a config) must be set before anything runs."""
+    from gradkit.errors import ConfigError
+
+    missing = sorted(OmegaConf.missing_keys(cfg))
+    if missing:
+        choices = HydraConfig.get().runtime.choices
+        parts = [f"{k} (for {k.split('.')[0]}={choices.get(k.split('.')[0])})" for k in missing]
+        raise ConfigError(
+            f"missing required value{'s' if len(missing) > 1 else ''}: {', '.join(parts)}; set "
+            f"{'them' if len(missing) > 1 else 'it'} on the command line, e.g. {missing[0]}=..."
+        )
+
+
+def load_data(cfg: DictConfig) -> Any:
+    """The dataset of ``cfg.data`` (checked on the host, split and scaled)."""
+    from gradkit import data as gk_data
+
+    ds = gk_data.load(OmegaConf.to_object(cfg.data))
+    log.info("data: %s", ds.describe())
+    return ds
+
+
+def build_model(model_cfg: DictConfig, ds: Any, target: str | None = None) -> Any:
+    """The configured model (or ``target``, a class of the same family), sized for the data:
+    d_in, d_out and task come from the data when the config leaves them unset, and a
+    mismatch is a clear error."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import get_class, instantiate
+
+    from gradkit.errors import ConfigError
+
+    target = target or model_cfg._target_
+    try:
+        cls = get_class(target)
+    except Exception as e:
+        raise ConfigError(f"cannot import model class {target!r}: {e}") from None
+    name = HydraConfig.get().runtime.choices.get("model", cls.__name__)
+    kwargs: dict[str, Any] = {"_target_": target}
+
+    def fit(key: str, wanted: Any, what: str) -> None:
+        given = model_cfg.get(key)
+        if given is None:
+            kwargs[key] = wanted
+        elif given != wanted:
+            raise ConfigError(
+                f"model.{key}={given} does not fit the data: {ds.name} has {wanted} {what}; "
+                f"leave model.{key} unset to take it from the data"
+            )
+
+    if getattr(cls, "family", "") == "logreg":
+        if ds.task != "binary":
+            extra = f" ({len(ds.classes)} classes)" if ds.task == "multiclass" else ""
+            raise ConfigError(
+                f"model={name} needs a binary target, but {ds.name} is a {ds.task} task"
+                f"{extra}; use model=mlp, or data with two label values"
+            )
+        fit("dim", ds.n_features, "features")
+    else:
+        task = model_cfg.get("task")
+        if task is not None and task != ds.task:
+            raise ConfigError(
+                f"model.task={task} but {ds.name} is a {ds.task} task; leave model.task unset"
+            )
+        kwargs["task"] = ds.task
+        fit("d_in", ds.n_features, "features")
+        what = {"multiclass": "classes", "binary": "output (binary)", "regression": "targets"}
+        fit("d_out", ds.n_outputs, what[ds.task])
+    try:
+        return instantiate(model_cfg, **kwargs)
+    except InstantiationException as e:
+        cause = e.__cause__ or e
+        raise ConfigError(f"model={name}: {cause}") from None
+
+
+def build_optimizer(opt_cfg: DictConfig, model: Any) -> Any:
+    """The configured optimizer over ``model``'s parameters."""
+    from hydra.utils import instantiate
+
+    from gradkit.errors import ConfigError
+
+    try:
+        return instantiate(opt_cfg, params=list(model.parameters()))
+    except Exception as e:
+        raise ConfigError(f"optimizer: {e.__cause__ or e}") from None
+
+
+def write_result(folder: Path, **fields: Any) -> None:
+    """``result.json``: the job, its overrides and what it measured (sweeps read it)."""
+    hc = HydraConfig.get()
+    out = {
+        "job": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
+        "overrides": list(hc.overrides.task),
+        "run_dir": str(folder),
+    }
+    out.update(fields)
+    for k, v in out.items():
+        if isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+    (folder / "result.json").write_text(json.dumps(out, indent=1))
+
+
+def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a task function: a user mistake logs its message and exits 2 (no traceback);
+    Ctrl-C twice exits 130."""
+
+    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def task(cfg: DictConfig) -> Any:
+            from gradkit.backend import DeviceUnavailableError
+            from gradkit.errors import UserError
+
+            try:
+                return fn(cfg)
+            except (UserError, DeviceUnavailableError) as e:
+                log.error("%s", e)
+                write_result(run_dir(), status=f"error: {e}")
+                raise SystemExit(2) from None
+            except KeyboardInterrupt:
+                log.warning("gradkit %s: stopped (Ctrl-C)", command)
+                write_result(run_dir(), status="stopped")
+                raise SystemExit(130) from None
+
+        return task
+
+    return wrap

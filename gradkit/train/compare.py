@@ -1,0 +1,137 @@
+"""Gradient modes side by side: the same model with gradients by autograd, through a
+custom ``Function``, and written by hand, trained in lockstep from identical
+parameters on identical batches.
+
+Each step records every mode's loss, each parameter's largest absolute and
+relative gradient difference from autograd's, and the time of the forward pass,
+the backward pass and the optimizer step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..data.batches import Batches
+from ..data.dataset import TensorData
+
+__all__ = ["ModeTrace", "Comparison", "compare_modes"]
+
+
+@dataclass
+class ModeTrace:
+    """What one gradient mode did, step by step."""
+
+    name: str
+    model_class: str
+    loss: list[float] = field(default_factory=list)
+    forward_ms: list[float] = field(default_factory=list)
+    backward_ms: list[float] = field(default_factory=list)
+    step_ms: list[float] = field(default_factory=list)
+    #: parameter -> per-step max |g - g_autograd|
+    abs_diff: dict[str, list[float]] = field(default_factory=dict)
+    #: parameter -> per-step max |g - g_autograd| / max |g_autograd|
+    rel_diff: dict[str, list[float]] = field(default_factory=dict)
+
+    def ms_per_step(self) -> float:
+        return float(np.mean(np.add(np.add(self.forward_ms, self.backward_ms), self.step_ms)))
+
+
+@dataclass
+class Comparison:
+    """The traces of every mode, and where (if anywhere) a mode left autograd's gradients."""
+
+    modes: dict[str, ModeTrace]
+    params: list[str]
+    steps: int
+    atol: float
+    rtol: float
+    #: (mode, parameter) -> (first step over the tolerance, largest difference, its step)
+    disagreements: dict[tuple[str, str], tuple[int, float, int]] = field(default_factory=dict)
+
+    @property
+    def agree(self) -> bool:
+        return not self.disagreements
+
+    def by_first_step(self) -> list[tuple[tuple[str, str], tuple[int, float, int]]]:
+        """Disagreements, earliest first: the first is the cause, later ones may be drift
+        (each mode trains its own parameters, so one wrong update changes what follows)."""
+        return sorted(self.disagreements.items(), key=lambda kv: (kv[1][0], kv[0]))
+
+
+def _host_grads(model: Any) -> dict[str, np.ndarray]:
+    return {
+        n: np.asarray(p.grad.numpy(force=True), dtype=np.float64)
+        for n, p in model.named_parameters()
+        if p.grad is not None
+    }
+
+
+def compare_modes(
+    models: dict[str, Any],
+    optimizers: dict[str, Any],
+    data: TensorData,
+    steps: int,
+    batch_size: int,
+    seed: int,
+    device: Any,
+    atol: float,
+    rtol: float,
+) -> Comparison:
+    """Train every mode ``steps`` times on the same batches; ``models`` must include
+    ``autograd``, the reference."""
+    be = data.x_train._be
+    names = [n for n, _ in models["autograd"].named_parameters()]
+    traces = {m: ModeTrace(m, type(models[m]).__name__) for m in models}
+    for t in traces.values():
+        t.abs_diff = {n: [] for n in names}
+        t.rel_diff = {n: [] for n in names}
+    batches = Batches(len(data.x_train), batch_size, seed, device)
+    cmp = Comparison(traces, names, steps, atol, rtol)
+    for step in range(steps):
+        epoch, k = divmod(step, batches.per_epoch)
+        idx = batches.indices(epoch, k)
+        xb = data.x_train if idx is None else data.x_train[idx]
+        yb = data.y_train if idx is None else data.y_train[idx]
+        grads: dict[str, dict[str, np.ndarray]] = {}
+        for mode, model in models.items():
+            tr, opt = traces[mode], optimizers[mode]
+            opt.zero_grad()
+            be.synchronize()
+            t0 = time.perf_counter()
+            out = model(xb)
+            loss = model.loss(out, yb)
+            be.synchronize()
+            t1 = time.perf_counter()
+            if model.manual:
+                model.backward(xb, out, yb)
+            else:
+                loss.backward()
+            be.synchronize()
+            t2 = time.perf_counter()
+            grads[mode] = _host_grads(model)
+            be.synchronize()
+            t3 = time.perf_counter()
+            opt.step()
+            be.synchronize()
+            t4 = time.perf_counter()
+            tr.loss.append(loss.item())
+            tr.forward_ms.append((t1 - t0) * 1e3)
+            tr.backward_ms.append((t2 - t1) * 1e3)
+            tr.step_ms.append((t4 - t3) * 1e3)
+        ref = grads["autograd"]
+        for mode, g in grads.items():
+            for n in names:
+                diff = float(np.max(np.abs(g[n] - ref[n]))) if g[n].size else 0.0
+                scale = float(np.max(np.abs(ref[n]))) if ref[n].size else 0.0
+                traces[mode].abs_diff[n].append(diff)
+                traces[mode].rel_diff[n].append(diff / scale if scale > 0 else diff)
+                if mode != "autograd" and diff > atol + rtol * scale:
+                    first, worst, at = cmp.disagreements.get((mode, n), (step + 1, 0.0, 0))
+                    if diff > worst:
+                        worst, at = diff, step + 1
+                    cmp.disagreements[(mode, n)] = (first, worst, at)
+    return cmp
