@@ -9,11 +9,18 @@ from typing import Any
 __all__ = ["ConsoleHandler", "PlainHandler"]
 
 
+def _not_file_only(record: logging.LogRecord) -> bool:
+    """Keep records marked ``file_only`` (step lines a progress bar already shows) off the
+    console; the run's log file still gets them."""
+    return not getattr(record, "file_only", False)
+
+
 class PlainHandler(logging.StreamHandler):
     """``LEVEL    message`` lines on stdout: for CI logs, files and pipes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(sys.stdout)
+        self.addFilter(_not_file_only)
 
     def format(self, record: logging.LogRecord) -> str:
         return f"{record.levelname:<8} {super().format(record)}"
@@ -31,6 +38,8 @@ class ConsoleHandler(logging.Handler):
             return PlainHandler()
         from rich.logging import RichHandler
 
-        return RichHandler(
+        handler = RichHandler(
             console=console, show_time=False, show_path=False, markup=False, **kwargs
         )
+        handler.addFilter(_not_file_only)
+        return handler

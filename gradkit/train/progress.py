@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["Reporter", "make_reporter"]
 
@@ -60,6 +60,8 @@ class Reporter:
 class LineReporter(Reporter):
     """One log line every ``loop.log_every`` steps."""
 
+    extra: ClassVar[dict[str, Any] | None] = None
+
     def train(self, step: int, epoch: int, loss: float, metric: float) -> None:
         log.info(
             "step %d/%d  epoch %d  loss %s  %s %s  (%.1f steps/s, ETA %s)",
@@ -71,11 +73,15 @@ class LineReporter(Reporter):
             _fmt(metric),
             self.rate(step),
             self.eta(step),
+            extra=self.extra,
         )
 
 
-class BarReporter(Reporter):
-    """A rich progress bar: step, epoch, loss, metric, steps/s, ETA; log lines above it."""
+class BarReporter(LineReporter):
+    """A rich progress bar: step, epoch, loss, metric, steps/s, ETA; log lines above it.
+    The periodic step lines still go to ``train.log``, marked to stay off the console."""
+
+    extra: ClassVar[dict[str, Any] | None] = {"file_only": True}
 
     def __init__(self, total: int, metric_name: str) -> None:
         super().__init__(total, metric_name)
@@ -128,7 +134,7 @@ class BarReporter(Reporter):
             metric=_fmt(metric),
             rate=f"{self.rate(step):.1f}",
         )
-        log.debug("step %d loss %s %s %s", step, _fmt(loss), self.metric_name, _fmt(metric))
+        super().train(step, epoch, loss, metric)
 
     def stop(self) -> None:
         self._progress.stop()

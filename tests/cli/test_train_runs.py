@@ -47,6 +47,23 @@ def test_default_run_learns_and_writes_its_folder(tmp_path) -> None:
     assert sorted(params.files) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
 
 
+def test_progress_bar_keeps_step_lines_in_the_log_file(tmp_path) -> None:
+    """With a bar the console shows no per-step lines, but train.log keeps them all."""
+    p = gradkit(
+        "train",
+        "loop.steps=30",
+        "loop.log_every=10",
+        "loop.progress=bar",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
+    assert p.returncode == 0, output(p)
+    assert "step 10/30" not in p.stdout
+    log = (tmp_path / "run" / "train.log").read_text()
+    for step in (10, 20, 30):
+        assert f"step {step}/30" in log, log
+
+
 @pytest.mark.parametrize(
     ("model", "data"),
     [
