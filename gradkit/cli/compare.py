@@ -10,7 +10,6 @@ tolerance, naming the parameter.
 from __future__ import annotations
 
 import logging
-import sys
 from typing import Any
 
 import hydra
@@ -27,7 +26,7 @@ from .common import (
     run_dir,
     write_result,
 )
-from .hydra_app import prepare
+from .hydra_app import launch
 
 __all__ = ["main", "run"]
 
@@ -168,13 +167,6 @@ def run(cfg: DictConfig) -> float:
     return worst
 
 
-@hydra.main(version_base="1.3", config_path="pkg://gradkit.conf", config_name="compare")
-def _app(cfg: DictConfig) -> float:
-    return run(cfg)
-
-
 def main(args: list[str]) -> int:
-    prepare()
-    sys.argv = ["gradkit compare", *args]
-    _app()
-    return 0
+    """Run ``gradkit compare ARGS``."""
+    return launch("compare", run, args)

@@ -13,11 +13,10 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-import hydra
 from omegaconf import DictConfig
 
 from .common import console, exit_codes, run_dir
-from .hydra_app import prepare
+from .hydra_app import launch
 
 __all__ = ["main", "run"]
 
@@ -101,13 +100,6 @@ def run(cfg: DictConfig) -> int:
     return len(results)
 
 
-@hydra.main(version_base="1.3", config_path="pkg://gradkit.conf", config_name="gradcheck")
-def _app(cfg: DictConfig) -> int:
-    return run(cfg)
-
-
 def main(args: list[str]) -> int:
-    prepare()
-    sys.argv = ["gradkit gradcheck", *args]
-    _app()
-    return 0
+    """Run ``gradkit gradcheck ARGS``."""
+    return launch("gradcheck", run, args)

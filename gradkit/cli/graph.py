@@ -8,9 +8,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
-import sys
 
-import hydra
 from omegaconf import DictConfig
 
 from .common import (
@@ -22,7 +20,7 @@ from .common import (
     resolve_device,
     run_dir,
 )
-from .hydra_app import prepare
+from .hydra_app import launch
 
 __all__ = ["main", "run"]
 
@@ -71,13 +69,6 @@ def run(cfg: DictConfig) -> int:
     return view.count("node")
 
 
-@hydra.main(version_base="1.3", config_path="pkg://gradkit.conf", config_name="graph")
-def _app(cfg: DictConfig) -> int:
-    return run(cfg)
-
-
 def main(args: list[str]) -> int:
-    prepare()
-    sys.argv = ["gradkit graph", *args]
-    _app()
-    return 0
+    """Run ``gradkit graph ARGS``."""
+    return launch("graph", run, args)

@@ -21,13 +21,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import hydra
 from hydra.core.config_search_path import ConfigSearchPath
 from hydra.core.plugins import Plugins
 from hydra.plugins.search_path_plugin import SearchPathPlugin
+from omegaconf import DictConfig
 
 from . import schema
 
-__all__ = ["prepare", "friendly_message", "print_error", "known_keys"]
+__all__ = ["launch", "prepare", "friendly_message", "print_error", "known_keys"]
 
 
 class WorkingDirConf(SearchPathPlugin):
@@ -194,6 +196,17 @@ def prepare() -> None:
     schema.register()
     Plugins.instance().register(WorkingDirConf)
     _install_error_translation()
+
+
+def launch(name: str, task: Callable[[DictConfig], Any], args: list[str]) -> int:
+    """Run ``gradkit NAME ARGS``: ``task`` as a Hydra app on ``conf/NAME.yaml``.  Hydra
+    reads the arguments from ``sys.argv`` and names the job (and its log file) after
+    ``task``'s module."""
+    prepare()
+    app = hydra.main(version_base="1.3", config_path="pkg://gradkit.conf", config_name=name)
+    sys.argv = [f"gradkit {name}", *args]
+    app(task)()
+    return 0
 
 
 def enum_value(v: Any) -> Any:

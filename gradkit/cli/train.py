@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import logging
 import math
-import sys
 from pathlib import Path
 from typing import Any
 
-import hydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
@@ -28,7 +26,7 @@ from .common import (
     resolve_device,
     write_result,
 )
-from .hydra_app import enum_value, prepare
+from .hydra_app import enum_value, launch
 
 __all__ = ["main", "run"]
 
@@ -129,11 +127,6 @@ def run(cfg: DictConfig) -> float:
     return result.metric
 
 
-@hydra.main(version_base="1.3", config_path="pkg://gradkit.conf", config_name="train")
-def _app(cfg: DictConfig) -> float:
-    return run(cfg)
-
-
 def _resume_overrides(args: list[str]) -> list[str]:
     """``resume=DIR`` replays the run's own overrides first, so the config is the same."""
     resume = next((a.split("=", 1)[1] for a in args if a.startswith("resume=")), None)
@@ -147,8 +140,5 @@ def _resume_overrides(args: list[str]) -> list[str]:
 
 
 def main(args: list[str]) -> int:
-    """Run ``gradkit train ARGS`` (Hydra reads the arguments from ``sys.argv``)."""
-    prepare()
-    sys.argv = ["gradkit train", *_resume_overrides(args)]
-    _app()
-    return 0
+    """Run ``gradkit train ARGS``."""
+    return launch("train", run, _resume_overrides(args))
