@@ -343,44 +343,12 @@ class Op(Function):
         if cls.is_view:
             _link_view(t, args[0])
         if record and MODE.enabled:
-            edges = []
-            for a in args:
-                if (a.__class__ is Tensor or isinstance(a, Tensor)) and a._rg:
-                    gf = a.grad_fn
-                    if gf is not None:
-                        edges.append((gf, a._output_nr))
-                    else:
-                        ref = a._acc
-                        acc = ref() if ref is not None else None
-                        edges.append((acc if acc is not None else accumulator_of(a), 0))
-                    continue
-                edges.append(_NO_EDGE)
-            ctx.next_functions = tuple(edges)
+            ctx.next_functions = _edges(args)
             d = t._data
             ctx._oshape = d.shape
             ctx._odtype = d.dtype
-            saved = ctx.saved
-            if saved is not None:
-                recs = []
-                for a in args:
-                    if a.__class__ is Tensor or isinstance(a, Tensor):
-                        d = a._data
-                        k = 0
-                        for s in saved:
-                            if s is d:
-                                vc = a._vc
-                                if vc is None:
-                                    vc = a._vc = VersionCounter()
-                                recs.append((vc, vc.value, k, a.grad_fn, s))
-                                break
-                            k += 1
-                k = 0
-                for s in saved:
-                    if s is out:
-                        vc = t._vc = VersionCounter()
-                        recs.append((vc, 0, k, "self", s))
-                    k += 1
-                ctx._versions = recs
+            if ctx.saved is not None:
+                ctx._versions = _version_records(ctx.saved, args, t, out)
             t.grad_fn = ctx
             t._rg = True
         return t
