@@ -15,7 +15,7 @@ __all__ = ["__version__"]
 
 
 def _load() -> dict[str, Any]:
-    api = importlib.import_module("gradkit._api")
+    api = importlib.import_module("._api", __name__)
     names = {k: v for k, v in vars(api).items() if not k.startswith("_")}
     globals().update(names)
     return names

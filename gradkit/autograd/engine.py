@@ -1,12 +1,15 @@
 """The backward engine: walks the graph from the roots without recursion.
 
-1. Count, for every node reachable from the roots, how many edges point at it
-   (an iterative depth-first walk, so a 100,000-deep chain is fine).
-2. Run a node once every edge into it has delivered its gradient; sum the
-   gradients arriving at the same node; check each one's shape and cast it to
-   the input's dtype; free what the node saved unless ``retain_graph``.
-3. ``AccumulateGrad`` nodes add into the leaves' ``.grad`` (``autograd.grad``
-   captures instead, and runs only the part of the graph it needs).
+1. Nodes wait in a queue (a heap) ordered by creation, latest first.  Every
+   node that can send a gradient to a node was created after it, so when a
+   node leaves the queue all of its gradients have arrived: no dependency
+   count, no recursion (a 100,000-deep chain is fine).  This is the order
+   PyTorch's engine also prefers (its ready queue sorts by sequence number).
+2. A node's backward gets the sum of the gradients sent to each output; each
+   gradient it returns is checked for shape and cast to the input's dtype; what
+   it saved is freed unless ``retain_graph``.
+3. ``AccumulateGrad`` nodes come last and add into the leaves' ``.grad``
+   (``autograd.grad`` captures instead, and runs only the part of the graph it needs).
 
 Everything runs under ``no_grad``: backward formulas build no graph.
 """
@@ -14,6 +17,7 @@ Everything runs under ``no_grad``: backward formulas build no graph.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heapify, heappop, heappush
 from typing import Any
 
 from . import tensor as _tensor_module
@@ -136,85 +140,70 @@ def _execute(
     capture: dict[tuple[Node, int], int] | None = None,
 ) -> list[Any]:
     """Run backward from ``edges`` seeded with ``grads``; return captured gradients."""
-    roots = [edges[0][0]] if len(edges) == 1 else list(dict.fromkeys(n for n, _ in edges))
     reach = run = None
-    # deps[node]: edges into node not yet delivered; it doubles as the "seen" set
-    deps: dict[Node, int] = dict.fromkeys(roots, 0)
-    stack = list(roots)
     if capture is not None:
+        roots = list(dict.fromkeys(n for n, _ in edges))
         reach, run = _needed(roots, {n for n, _ in capture})
-        stack = [n for n in roots if n in run]
-    while stack:
-        for nxt, _ in stack.pop().next_functions:
-            if nxt is not None:
-                c = deps.get(nxt)
-                if c is None:
-                    deps[nxt] = 1
-                    if run is None or nxt in run:
-                        stack.append(nxt)
-                else:
-                    deps[nxt] = c + 1
-
+    # buffers[node]: the gradients arrived for each of its outputs; a node enters the
+    # queue when its first edge is reached and leaves it after every sender has run
     buffers: dict[Node, list] = {}
+    queue: list[tuple[int, Node]] = []
     for (node, nr), g in zip(edges, grads):
         b = buffers.get(node)
         if b is None:
             b = buffers[node] = [None] * node._num_outputs
+            queue.append((node._prio, node))
         b[nr] = g if b[nr] is None else b[nr] + g
+    heapify(queue)
     # gradients other nodes may still hold: copied before they become a leaf's .grad
     borrowed = {id(g) for g in grads}
     captured: list[Any] = [None] * (len(capture) if capture else 0)
-    ready = [n for n in roots if deps[n] == 0]
 
     prev_mode = MODE.enabled
     MODE.enabled = False
     try:
-        while ready:
-            node = ready.pop()
-            buf = buffers.pop(node, None)
+        while queue:
+            node = heappop(queue)[1]
+            buf = buffers.pop(node)
             if capture is not None:
                 if node not in reach:
                     continue
-                if buf is not None:
-                    for nr, g in enumerate(buf):
-                        slot = capture.get((node, nr))
-                        if slot is not None and g is not None:
-                            captured[slot] = g
+                for nr, g in enumerate(buf):
+                    slot = capture.get((node, nr))
+                    if slot is not None and g is not None:
+                        captured[slot] = g
                 if node not in run:
                     continue
             if node.__class__ is AccumulateGrad:
-                if buf is not None and buf[0] is not None:
+                if buf[0] is not None:
                     _accumulate(node.variable, buf[0], borrowed)
                 continue
-            if node._retained is not None and buf is not None:
+            if node._retained is not None:
                 _retain(node, buf)
-            nf = node.next_functions
             grads_in = None
-            if buf is not None:
-                if len(buf) == 1:
-                    live = buf[0] is not None
-                    if live:
-                        borrowed.add(id(buf[0]))
-                else:
-                    live = False
-                    for g in buf:
-                        if g is not None:
-                            live = True
-                            borrowed.add(id(g))
+            if len(buf) == 1:
+                live = buf[0] is not None
                 if live:
-                    if node._freed:
-                        raise RuntimeError(_freed_message(node))
-                    for rec in node._versions:
-                        if rec[0].value != rec[1]:
-                            raise RuntimeError(_inplace_message(node, rec))
-                    if node._user:
-                        grads_in = node._call(buf)
-                    else:
-                        grads_in = node._fn.backward(node, *buf)
+                    borrowed.add(id(buf[0]))
+            else:
+                live = False
+                for g in buf:
+                    if g is not None:
+                        live = True
+                        borrowed.add(id(g))
+            if live:
+                if node._freed:
+                    raise RuntimeError(_freed_message(node))
+                for rec in node._versions:
+                    if rec[0].value != rec[1]:
+                        raise RuntimeError(_inplace_message(node, rec))
+                if node._user:
+                    grads_in = node._call(buf)
+                    borrowed.update([id(g) for g in grads_in if g is not None])
+                else:
+                    grads_in = node._fn.backward(node, *buf)
                     if grads_in.__class__ is not tuple:
                         grads_in = (grads_in,)
-                    if node._user:
-                        borrowed.update([id(g) for g in grads_in if g is not None])
             if not retain_graph:
                 if node._user:
                     node._release()
@@ -222,44 +211,34 @@ def _execute(
                     node.saved = None
                     node._freed = True
                     node._versions = ()
-            if grads_in is None:
-                for nxt, _ in nf:
-                    if nxt is not None:
-                        d = deps[nxt] - 1
-                        deps[nxt] = d
-                        if d == 0:
-                            ready.append(nxt)
-                continue
-            i = 0
-            for nxt, nr in nf:
-                if nxt is not None:
-                    g = grads_in[i]
-                    if g is not None:
-                        if nr:
-                            shape, dt = nxt._ometa[nr]
-                        else:
-                            shape = nxt._oshape
-                            dt = nxt._odtype
-                        if g.shape != shape:
-                            raise _bad_shape(node, i, g, shape)
-                        gdt = g.dtype
-                        if gdt is not dt and gdt != dt:
-                            g = node.xp.astype(g, dt)
-                        b = buffers.get(nxt)
-                        if b is None:
-                            if nxt._num_outputs == 1:
-                                buffers[nxt] = [g]
-                            else:
-                                b = buffers[nxt] = [None] * nxt._num_outputs
-                                b[nr] = g
-                        else:
-                            old = b[nr]
-                            b[nr] = g if old is None else old + g
-                    d = deps[nxt] - 1
-                    deps[nxt] = d
-                    if d == 0:
-                        ready.append(nxt)
+            i = -1
+            for nxt, nr in node.next_functions:
                 i += 1
+                if nxt is None:
+                    continue
+                g = None if grads_in is None else grads_in[i]
+                if g is not None:
+                    if nr:
+                        shape, dt = nxt._ometa[nr]
+                    else:
+                        shape = nxt._oshape
+                        dt = nxt._odtype
+                    if g.shape != shape:
+                        raise _bad_shape(node, i, g, shape)
+                    gdt = g.dtype
+                    if gdt is not dt and gdt != dt:
+                        g = node.xp.astype(g, dt)
+                b = buffers.get(nxt)
+                if b is None:  # first edge into nxt: it joins the queue
+                    if nxt._num_outputs == 1:
+                        buffers[nxt] = [g]
+                    else:
+                        b = buffers[nxt] = [None] * nxt._num_outputs
+                        b[nr] = g
+                    heappush(queue, (nxt._prio, nxt))
+                elif g is not None:
+                    old = b[nr]
+                    b[nr] = g if old is None else old + g
     finally:
         MODE.enabled = prev_mode
     return captured

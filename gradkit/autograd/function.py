@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .grad_mode import MODE
-from .node import Node, VersionCounter, accumulator_of
+from .node import Node, VersionCounter, accumulator_of, next_priority
 from .tensor import Tensor, new_tensor
 
 __all__ = ["Function", "FunctionCtx", "Op", "mixed_device_error", "make_node"]
@@ -41,8 +41,9 @@ def mixed_device_error(what: str, args: tuple) -> RuntimeError:
     )
 
 
-def _edges(args: tuple) -> tuple:
-    """One graph edge per argument: (node, output_nr), or (None, 0) if it needs no grad."""
+def _connect(ctx: Node, args: tuple) -> None:
+    """Wire ``ctx`` into the graph: one edge per argument, (node, output_nr), or
+    (None, 0) if it needs no grad; and its place in the engine's order."""
     edges = []
     for a in args:
         if isinstance(a, Tensor) and a._rg:
@@ -50,7 +51,8 @@ def _edges(args: tuple) -> tuple:
             edges.append((gf, a._output_nr) if gf is not None else (accumulator_of(a), 0))
         else:
             edges.append(_NO_EDGE)
-    return tuple(edges)
+    ctx.next_functions = tuple(edges)
+    ctx._prio = -next_priority()
 
 
 def make_node(cls: type, args: tuple, xp: Any) -> Any:
@@ -58,7 +60,7 @@ def make_node(cls: type, args: tuple, xp: Any) -> Any:
     existing tensor (setitem, copy_, ...) instead of making a new one."""
     ctx = cls._backward_cls()
     ctx.xp = xp
-    ctx.next_functions = _edges(args)
+    _connect(ctx, args)
     return ctx
 
 
@@ -274,7 +276,7 @@ class Function(metaclass=FunctionMeta):
             results.append(o)
             out_meta.append((o._data.shape, o._data.dtype))
         if record:
-            ctx.next_functions = _edges(args)
+            _connect(ctx, args)
             ctx._num_outputs = len(outs)
             ctx._ometa = tuple(out_meta)
             ctx._oshape, ctx._odtype = out_meta[0]
@@ -343,7 +345,7 @@ class Op(Function):
         if cls.is_view:
             _link_view(t, args[0])
         if record and MODE.enabled:
-            ctx.next_functions = _edges(args)
+            _connect(ctx, args)
             d = t._data
             ctx._oshape = d.shape
             ctx._odtype = d.dtype
@@ -387,7 +389,7 @@ def _wrap_outputs(cls: type, ctx: Any, be: Any, outs: tuple, args: tuple, record
         t._output_nr = k
         ts.append(t)
     if record:
-        ctx.next_functions = _edges(args)
+        _connect(ctx, args)
         ctx._num_outputs = len(outs)
         ctx._ometa = tuple((t._data.shape, t._data.dtype) for t in ts)
         ctx._oshape, ctx._odtype = ctx._ometa[0]

@@ -10,10 +10,15 @@ gradients.
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any
 
-__all__ = ["Node", "AccumulateGrad", "VersionCounter", "accumulator_of"]
+__all__ = ["Node", "AccumulateGrad", "VersionCounter", "accumulator_of", "next_priority"]
+
+#: creation counter: a node's inputs are always made before it, so running nodes
+#: latest-first is a topological order (the engine needs no dependency count)
+next_priority = itertools.count(1).__next__
 
 
 class VersionCounter:
@@ -43,6 +48,9 @@ class Node:
     _retained: list | None = None
     #: gradients this node returns come from user code and may alias anything
     _user = False
+    #: order in the engine's queue, smallest first: minus the creation count for op
+    #: nodes (latest first), plus it for AccumulateGrad (after every op node)
+    _prio = 0
 
     def name(self) -> str:
         """The node's type name, e.g. ``MulBackward0``."""
@@ -64,6 +72,7 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable: Any) -> None:
         self.variable = variable
+        self._prio = next_priority()
         d = variable._data
         self._oshape, self._odtype = d.shape, d.dtype
 

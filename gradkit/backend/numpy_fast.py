@@ -13,6 +13,7 @@ suite runs the same ops on array-api-strict, which has no fast paths.
 
 from __future__ import annotations
 
+import math
 import types
 import warnings
 from typing import Any
@@ -134,6 +135,51 @@ def matrix_transpose(x, /):
     return x.swapaxes(-1, -2)
 
 
+# integer type of the same width, for selecting float bits with a mask
+_SAME_WIDTH_INT = {np.dtype(f"f{n}"): np.dtype(f"i{n}") for n in (2, 4, 8)}
+
+
+def _is_plus_zero(v: Any) -> bool:
+    c = v.__class__
+    return (c is int and v == 0) or (c is float and v == 0.0 and math.copysign(1.0, v) > 0)
+
+
+#: below this many elements numpy's where is cheaper than the four calls of _keep
+_KEEP_MIN_SIZE = 2048
+
+
+def _keep(mask, x):
+    """``where(mask, x, 0)`` as ``x & (-mask)`` on the bits: no branch per element."""
+    it = _SAME_WIDTH_INT.get(x.dtype)
+    if (
+        it is None
+        or x.size < _KEEP_MIN_SIZE
+        or mask.__class__ is not _ndarray
+        or mask.dtype != bool
+        or mask.shape != x.shape
+    ):
+        return None
+    m = mask.astype(it)  # 1 / 0
+    np.negative(m, out=m)  # all bits set / none
+    np.bitwise_and(x.view(it), m, out=m)
+    return m.view(x.dtype)
+
+
+def where(condition, x1, x2, /):
+    """``np.where``, except that choosing between a float array and zero — every
+    ReLU/clamp/max backward — masks the bits instead: numpy's ``where`` branches per
+    element and costs 4x as much on random signs. Same bits out, NaN and inf included."""
+    if x1.__class__ is _ndarray and _is_plus_zero(x2):
+        out = _keep(condition, x1)
+        if out is not None:
+            return out
+    elif x2.__class__ is _ndarray and _is_plus_zero(x1) and condition.__class__ is _ndarray:
+        out = _keep(~condition, x2) if condition.dtype == bool else None
+        if out is not None:
+            return out
+    return np.where(condition, x1, x2)
+
+
 _FAST = {
     "sum": sum,
     "max": max,
@@ -151,6 +197,7 @@ _FAST = {
     "argmax": argmax,
     "argmin": argmin,
     "matrix_transpose": matrix_transpose,
+    "where": where,
 }
 
 
