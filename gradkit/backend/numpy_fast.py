@@ -159,10 +159,11 @@ def _keep(mask, x):
         or mask.shape != x.shape
     ):
         return None
-    m = mask.astype(it)  # 1 / 0
-    np.negative(m, out=m)  # all bits set / none
-    np.bitwise_and(x.view(it), m, out=m)
-    return m.view(x.dtype)
+    out = np.empty(x.shape, x.dtype)  # owns its memory: not a view of an int array
+    bits = out.view(it)
+    np.subtract(0, mask, out=bits, dtype=it)  # all bits set / none
+    np.bitwise_and(x.view(it), bits, out=bits)
+    return out
 
 
 def where(condition, x1, x2, /):

@@ -36,7 +36,7 @@ def _kept_shape(shape: tuple, dims: tuple | None) -> tuple:
 
 def _spread(xp, g, shape, dims, keepdim):
     """The gradient of a reduction, broadcast back to the input's shape."""
-    if not keepdim and len(shape):
+    if not keepdim and dims is not None and len(shape):  # a full reduction's 0-d g broadcasts as is
         g = xp.reshape(g, _kept_shape(shape, dims))
     return xp.broadcast_to(g, shape)
 

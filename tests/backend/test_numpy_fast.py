@@ -35,6 +35,7 @@ def test_where_against_zero_is_bit_exact(dtype, zero, shape):
     assert not np.isnan(nf.where(cond, x, zero).flat[0])
     # the big case really takes the bit-mask path (else this test would check np.where)
     assert (nf._keep(cond, x) is not None) == (x.size >= nf._KEEP_MIN_SIZE)
+    assert nf.where(cond, x, zero).base is None  # owns its memory (a leaf's .grad may take it)
 
 
 @pytest.mark.parametrize(
