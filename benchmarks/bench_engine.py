@@ -9,12 +9,22 @@ are interleaved in one process and the median of the repeats is reported.
     python benchmarks/bench_engine.py --device cuda  # gradkit on cupy vs hand-written cupy
 
 Ratios are time / floor time (lower is better; 1.00 means as fast as the floor).
+
+On Linux the script first tells glibc's malloc to keep freed memory (see
+``steady_malloc``): otherwise a step that frees its 400 KB temporaries at the top
+of the heap hands the pages back to the OS and faults them in again on the next
+step, and how often that happens depends on what else the process has allocated
+(importing torch alone changed the floor by 25-60% here).  The header also prints
+how long a fixed pure-Python loop takes, so a slow or noisy machine shows.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +43,33 @@ class Case:
     unit: str = "ms"
     scale: float = 1e3  # seconds -> unit
     per: int = 1  # divide the time by this (e.g. ops per run)
+
+
+# -- the conditions every implementation runs under --
+def steady_malloc() -> str:
+    """Stop glibc from trimming or mmap-ing large blocks, so repeated 400 KB
+    temporaries reuse the same pages in every implementation (no page faults)."""
+    if not sys.platform.startswith("linux"):
+        return "malloc: platform default"
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name)
+        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
+        ok = libc.mallopt(m_trim_threshold, 1 << 30) and libc.mallopt(m_mmap_threshold, 1 << 25)
+    except (OSError, AttributeError):
+        ok = False
+    return "malloc: steady (glibc mallopt)" if ok else "malloc: platform default"
+
+
+def python_speed_ms() -> float:
+    """Milliseconds for a 1,000,000-iteration empty loop (best of 3)."""
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(1_000_000):
+            pass
+        best = min(best, time.perf_counter() - t0)
+    return best * 1e3
 
 
 # -- the backends the floor and gradkit run on --
@@ -350,12 +387,16 @@ def main() -> None:
             torch.set_num_threads(max(1, torch.get_num_threads()))
         except ImportError:
             torch = None
+    malloc = steady_malloc()
     env = Env(args.device)
     print(
         f"gradkit {gradkit.__version__} on {args.device}; numpy {np.__version__}"
         + (f"; torch {torch.__version__}" if torch is not None else "; torch not installed")
     )
-    print(f"median of {repeats} interleaved repeats\n")
+    print(
+        f"median of {repeats} interleaved repeats; {malloc}; "
+        f"python: 1M empty loop {python_speed_ms():.0f} ms\n"
+    )
     header = f"{'case':44s} {'impl':8s} {'median':>10s} {'unit':>6s} {'vs floor':>9s}"
     print(header)
     print("-" * len(header))
