@@ -317,43 +317,87 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        # The hot path of every built-in op: one pass over the arguments collects the
+        # arrays, checks the device and, when recording, the graph edges.
+        grad_on = MODE.enabled
         be = None
         record = False
         arrays = []
-        push = arrays.append
+        edges = [] if grad_on else None
         for a in args:
             if isinstance(a, Tensor):
                 if be is None:
                     be = a._be
                 elif a._be is not be:
                     raise mixed_device_error(cls.node_name or cls.__name__, args)
-                push(a._data)
-                if a._rg:
+                arrays.append(a._data)
+                if a._rg and grad_on:
                     record = True
+                    gf = a.grad_fn
+                    edges.append((gf, a._output_nr) if gf is not None else (accumulator_of(a), 0))
+                elif grad_on:
+                    edges.append(_NO_EDGE)
             else:
-                push(a)
+                arrays.append(a)
+                if grad_on:
+                    edges.append(_NO_EDGE)
         if be is None:
             raise TypeError(f"{cls.__name__} needs at least one Tensor argument")
         ctx = cls._backward_cls()
         ctx.xp = be.xp
         out = cls.forward(ctx, *arrays, **kwargs)
         if out.__class__ is tuple:
-            return _wrap_outputs(cls, ctx, be, out, args, record and MODE.enabled)
+            return _wrap_outputs(cls, ctx, be, out, args, record)
         t = _new(Tensor)
-        t._data = out if out.__class__ is be.array_type else be.fix(out)
+        t._data = d = out if out.__class__ is be.array_type else be.fix(out)
         t._be = be
         if cls.is_view:
             _link_view(t, args[0])
-        if record and MODE.enabled:
-            _connect(ctx, args)
-            d = t._data
+        if record:
+            ctx.next_functions = tuple(edges)
+            ctx._prio = -next_priority()
             ctx._oshape = d.shape
             ctx._odtype = d.dtype
-            if ctx.saved is not None:
-                ctx._versions = _version_records(ctx.saved, args, t, out)
+            saved = ctx.saved
+            if saved is not None:
+                ctx._versions = _saved_versions(saved, args, arrays, t, out)
             t.grad_fn = ctx
             t._rg = True
         return t
+
+
+def _saved_versions(saved: tuple, args: tuple, arrays: list, t: Tensor, raw_out: Any) -> tuple:
+    """``_version_records``, with the two shapes most ops save handled inline:
+    their first input, or their first two inputs, as they came."""
+    n = len(saved)
+    if n == 1:
+        s = saved[0]
+        a = args[0]
+        if s is arrays[0] and s is not raw_out and isinstance(a, Tensor):
+            vc = a._vc
+            if vc is None:
+                vc = a._vc = VersionCounter()
+            return ((vc, vc.value, 0, a.grad_fn, s),)
+    elif n == 2 and len(args) == 2:
+        s0, s1 = saved
+        a, b = args
+        if (
+            s0 is arrays[0]
+            and s1 is arrays[1]
+            and s0 is not s1
+            and s0 is not raw_out
+            and s1 is not raw_out
+            and isinstance(a, Tensor)
+            and isinstance(b, Tensor)
+        ):
+            va = a._vc
+            if va is None:
+                va = a._vc = VersionCounter()
+            vb = b._vc
+            if vb is None:
+                vb = b._vc = VersionCounter()
+            return ((va, va.value, 0, a.grad_fn, s0), (vb, vb.value, 1, b.grad_fn, s1))
+    return _version_records(saved, args, t, raw_out)
 
 
 def _link_view(t: Tensor, base: Tensor) -> None:

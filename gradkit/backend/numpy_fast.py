@@ -63,6 +63,10 @@ def broadcast_to(x, /, shape):
     xs = x.shape
     if xs == shape:
         return x
+    if xs == () and x.__class__ is _ndarray:  # a full reduction's gradient
+        out = _ndarray(shape, x.dtype, x, 0, (0,) * len(shape))
+        out.flags.writeable = False
+        return out
     if x.__class__ is not _ndarray or not x.flags.c_contiguous:
         return np.broadcast_to(x, shape)
     lead = len(shape) - len(xs)
@@ -170,11 +174,16 @@ def where(condition, x1, x2, /):
     """``np.where``, except that choosing between a float array and zero — every
     ReLU/clamp/max backward — masks the bits instead: numpy's ``where`` branches per
     element and costs 4x as much on random signs. Same bits out, NaN and inf included."""
-    if x1.__class__ is _ndarray and _is_plus_zero(x2):
+    if x1.__class__ is _ndarray and x1.size >= _KEEP_MIN_SIZE and _is_plus_zero(x2):
         out = _keep(condition, x1)
         if out is not None:
             return out
-    elif x2.__class__ is _ndarray and _is_plus_zero(x1) and condition.__class__ is _ndarray:
+    elif (
+        x2.__class__ is _ndarray
+        and x2.size >= _KEEP_MIN_SIZE
+        and _is_plus_zero(x1)
+        and condition.__class__ is _ndarray
+    ):
         out = _keep(~condition, x2) if condition.dtype == bool else None
         if out is not None:
             return out

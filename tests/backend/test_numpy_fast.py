@@ -82,6 +82,8 @@ def test_relu_and_clamp_gradients_drop_nonfinite_upstream_gradients():
         ("min", (np.arange(24.0).reshape(2, 3, 4),), {"axis": None}),
         ("mean", (np.arange(24.0).reshape(2, 3, 4),), {"axis": (0, 1)}),
         ("broadcast_to", (np.arange(3.0).reshape(3, 1), (2, 3, 4)), {}),
+        ("broadcast_to", (np.array(2.5, dtype=np.float32), (4, 2)), {}),
+        ("broadcast_to", (np.arange(3.0)[::2], (4, 2)), {}),
         ("expand_dims", (np.arange(6.0).reshape(2, 3),), {"axis": -1}),
         ("ones_like", (np.arange(6.0).reshape(2, 3),), {"dtype": np.float32}),
         ("argmax", (np.array([[1, 5, 2], [7, 0, 7]]),), {"axis": 1}),
@@ -92,3 +94,5 @@ def test_fast_paths_match_numpy(name, args, kwargs):
     want = getattr(np, name)(*args, **kwargs)
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+    if name == "broadcast_to":  # a view, read-only as numpy's: writing would alias elements
+        assert not got.flags.writeable and np.shares_memory(got, args[0])
