@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .grad_mode import MODE
-from .node import Node, VersionCounter, accumulator_of, next_priority
+from .node import Node, accumulator_of, next_priority
 from .tensor import Tensor, new_tensor
 
 __all__ = ["Function", "FunctionCtx", "Op", "mixed_device_error", "make_node"]
@@ -374,9 +374,7 @@ def _saved_versions(saved: tuple, args: tuple, arrays: list, t: Tensor, raw_out:
         s = saved[0]
         a = args[0]
         if s is arrays[0] and s is not raw_out and isinstance(a, Tensor):
-            vc = a._vc
-            if vc is None:
-                vc = a._vc = VersionCounter()
+            vc = a._get_vc()
             return ((vc, vc.value, 0, a.grad_fn, s),)
     elif n == 2 and len(args) == 2:
         s0, s1 = saved
@@ -390,12 +388,8 @@ def _saved_versions(saved: tuple, args: tuple, arrays: list, t: Tensor, raw_out:
             and isinstance(a, Tensor)
             and isinstance(b, Tensor)
         ):
-            va = a._vc
-            if va is None:
-                va = a._vc = VersionCounter()
-            vb = b._vc
-            if vb is None:
-                vb = b._vc = VersionCounter()
+            va = a._get_vc()
+            vb = b._get_vc()
             return ((va, va.value, 0, a.grad_fn, s0), (vb, vb.value, 1, b.grad_fn, s1))
     return _version_records(saved, args, t, raw_out)
 
@@ -414,9 +408,7 @@ def _version_records(saved: tuple, args: tuple, t: Tensor, raw_out: Any) -> tupl
             d = a._data
             for k, s in enumerate(saved):
                 if s is d:
-                    vc = a._vc
-                    if vc is None:
-                        vc = a._vc = VersionCounter()
+                    vc = a._get_vc()
                     recs.append((vc, vc.value, k, a.grad_fn, s))
                     break
     for k, s in enumerate(saved):
