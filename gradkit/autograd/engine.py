@@ -23,7 +23,7 @@ from typing import Any
 from . import tensor as _tensor_module
 from .function import _freed_message
 from .grad_mode import MODE
-from .node import AccumulateGrad, Node, accumulator_of
+from .node import AccumulateGrad, Node, edge_of
 from .tensor import Tensor, new_tensor
 
 __all__ = ["backward", "grad"]
@@ -78,8 +78,7 @@ def _root(i: int, t: Any, g: Any) -> tuple[tuple[Node, int], Any]:
         ga = g._data
         if ga.dtype != d.dtype:
             ga = t._be.xp.astype(ga, d.dtype)
-    edge = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator_of(t), 0)
-    return edge, ga
+    return edge_of(t), ga
 
 
 def _inplace_message(node: Node, rec: tuple) -> str:
@@ -327,6 +326,7 @@ def _grad_impl(
     edges: list, grads: list, inputs: tuple, retain_graph: bool, allow_unused: bool | None
 ) -> tuple[Tensor | None, ...]:
     capture: dict[tuple[Node, int], int] = {}
+    slots: list[int] = []  # each input's index in the captured gradients
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise TypeError(f"inputs must be tensors, got {type(t).__name__} at position {i}")
@@ -335,13 +335,11 @@ def _grad_impl(
                 f"One of the differentiated Tensors (input {i}) does not require grad; set "
                 "requires_grad=True on it before computing the outputs"
             )
-        edge = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator_of(t), 0)
-        capture.setdefault(edge, i)
+        slots.append(capture.setdefault(edge_of(t), i))
     got = _execute(edges, grads, retain_graph, capture)
     result: list[Tensor | None] = []
-    for i, t in enumerate(inputs):
-        edge = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (accumulator_of(t), 0)
-        g = got[capture[edge]]
+    for i, (t, slot) in enumerate(zip(inputs, slots)):
+        g = got[slot]
         if g is None:
             if not allow_unused:
                 raise RuntimeError(

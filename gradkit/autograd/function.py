@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from .grad_mode import MODE
-from .node import Node, accumulator_of, next_priority
+from .node import Node, edge_of, next_priority
 from .tensor import Tensor, new_tensor
 
 __all__ = ["Function", "FunctionCtx", "Op", "mixed_device_error", "make_node"]
@@ -47,8 +47,7 @@ def _connect(ctx: Node, args: tuple) -> None:
     edges = []
     for a in args:
         if isinstance(a, Tensor) and a._rg:
-            gf = a.grad_fn
-            edges.append((gf, a._output_nr) if gf is not None else (accumulator_of(a), 0))
+            edges.append(edge_of(a))
         else:
             edges.append(_NO_EDGE)
     ctx.next_functions = tuple(edges)
@@ -333,8 +332,7 @@ class Op(Function):
                 arrays.append(a._data)
                 if a._rg and grad_on:
                     record = True
-                    gf = a.grad_fn
-                    edges.append((gf, a._output_nr) if gf is not None else (accumulator_of(a), 0))
+                    edges.append(edge_of(a))
                 elif grad_on:
                     edges.append(_NO_EDGE)
             else:

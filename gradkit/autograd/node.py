@@ -14,7 +14,7 @@ import itertools
 import weakref
 from typing import Any
 
-__all__ = ["Node", "AccumulateGrad", "VersionCounter", "accumulator_of", "next_priority"]
+__all__ = ["Node", "AccumulateGrad", "VersionCounter", "accumulator_of", "edge_of", "next_priority"]
 
 #: creation counter: a node's inputs are always made before it, so running nodes
 #: latest-first is a topological order (the engine needs no dependency count)
@@ -88,3 +88,10 @@ def accumulator_of(t: Any) -> AccumulateGrad:
         node = AccumulateGrad(t)
         t._acc = weakref.ref(node)
     return node
+
+
+def edge_of(t: Any) -> tuple:
+    """Where a gradient for ``t`` (which requires grad) enters the graph: (its grad_fn,
+    its output number), or its leaf's AccumulateGrad."""
+    gf = t.grad_fn
+    return (gf, t._output_nr) if gf is not None else (accumulator_of(t), 0)
