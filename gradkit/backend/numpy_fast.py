@@ -148,24 +148,23 @@ def _is_plus_zero(v: Any) -> bool:
     return (c is int and v == 0) or (c is float and v == 0.0 and math.copysign(1.0, v) > 0)
 
 
-#: below this many elements numpy's where is cheaper than the four calls of _keep
+#: below this many elements numpy's where is cheaper than the three calls of _keep
 _KEEP_MIN_SIZE = 2048
 
 
-def _keep(mask, x):
-    """``where(mask, x, 0)`` as ``x & (-mask)`` on the bits: no branch per element."""
+def _keep(mask, x, where_true=True):
+    """``where(mask, x, 0)`` (``where(mask, 0, x)`` if not ``where_true``) as ``x & bits``,
+    the bits all set where x is kept: no branch per element. None where numpy's where
+    must do it (x not float, or shapes that broadcast)."""
     it = _SAME_WIDTH_INT.get(x.dtype)
-    if (
-        it is None
-        or x.size < _KEEP_MIN_SIZE
-        or mask.__class__ is not _ndarray
-        or mask.dtype != bool
-        or mask.shape != x.shape
-    ):
+    if it is None or mask.shape != x.shape:
         return None
     out = np.empty(x.shape, x.dtype)  # owns its memory: not a view of an int array
     bits = out.view(it)
-    np.subtract(0, mask, out=bits, dtype=it)  # all bits set / none
+    if where_true:
+        np.subtract(0, mask, out=bits, dtype=it)  # True -> -1, all bits set
+    else:
+        np.subtract(mask, 1, out=bits, dtype=it)  # False -> -1
     np.bitwise_and(x.view(it), bits, out=bits)
     return out
 
@@ -174,17 +173,16 @@ def where(condition, x1, x2, /):
     """``np.where``, except that choosing between a float array and zero — every
     ReLU/clamp/max backward — masks the bits instead: numpy's ``where`` branches per
     element and costs 4x as much on random signs. Same bits out, NaN and inf included."""
-    if x1.__class__ is _ndarray and x1.size >= _KEEP_MIN_SIZE and _is_plus_zero(x2):
-        out = _keep(condition, x1)
-        if out is not None:
-            return out
-    elif (
-        x2.__class__ is _ndarray
-        and x2.size >= _KEEP_MIN_SIZE
-        and _is_plus_zero(x1)
-        and condition.__class__ is _ndarray
+    if (
+        condition.__class__ is _ndarray
+        and condition.size >= _KEEP_MIN_SIZE
+        and condition.dtype == bool
     ):
-        out = _keep(~condition, x2) if condition.dtype == bool else None
+        out = None
+        if x1.__class__ is _ndarray and _is_plus_zero(x2):
+            out = _keep(condition, x1)
+        elif x2.__class__ is _ndarray and _is_plus_zero(x1):
+            out = _keep(condition, x2, where_true=False)
         if out is not None:
             return out
     return np.where(condition, x1, x2)

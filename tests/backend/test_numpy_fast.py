@@ -26,15 +26,27 @@ def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
 @pytest.mark.parametrize("shape", [(50, 70), (3,)])
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("zero", [0.0, 0])
-def test_where_against_zero_is_bit_exact(dtype, zero, shape):
+def test_where_against_zero_is_bit_exact(dtype, zero, shape, monkeypatch):
+    calls = []  # what the bit-mask path returned, each time where() took it
+    keep = nf._keep
+
+    def recording_keep(*args, **kwargs):
+        calls.append(keep(*args, **kwargs))
+        return calls[-1]
+
+    monkeypatch.setattr(nf, "_keep", recording_keep)
     x = _special(dtype, shape)
     cond = np.random.default_rng(1).standard_normal(x.shape) > 0
     cond.flat[:3] = False  # NaN and inf where the mask drops them: must become +0, not NaN
     assert _same_bits(nf.where(cond, x, zero), np.where(cond, x, zero))
     assert _same_bits(nf.where(cond, zero, x), np.where(cond, zero, x))
     assert not np.isnan(nf.where(cond, x, zero).flat[0])
-    # the big case really takes the bit-mask path (else this test would check np.where)
-    assert (nf._keep(cond, x) is not None) == (x.size >= nf._KEEP_MIN_SIZE)
+    # the big case really takes the bit-mask path, both ways round (else this test
+    # would only check np.where against itself)
+    if x.size >= nf._KEEP_MIN_SIZE:
+        assert len(calls) >= 2 and all(out is not None for out in calls)
+    else:
+        assert calls == []
     assert nf.where(cond, x, zero).base is None  # owns its memory (a leaf's .grad may take it)
 
 
