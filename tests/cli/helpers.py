@@ -17,14 +17,20 @@ GRADKIT = (
 
 
 def gradkit(
-    *args: str, cwd: Path, timeout: float = 300, env: dict | None = None
+    *args: str,
+    cwd: Path,
+    timeout: float = 300,
+    env: dict | None = None,
+    program: Path | None = None,
 ) -> subprocess.CompletedProcess:
-    """``gradkit ARGS`` in ``cwd``; stdout and stderr captured as text."""
+    """``gradkit ARGS`` in ``cwd`` (``program``: another install's ``gradkit``); stdout and
+    stderr captured as text."""
     full_env = dict(os.environ)
     full_env.pop("HYDRA_FULL_ERROR", None)
     full_env.update(env or {})
+    cmd = [program] if program is not None else GRADKIT
     return subprocess.run(
-        [*GRADKIT, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
+        [*cmd, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env
     )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import gradkit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,34 +22,25 @@ def test_non_editable_install_runs_from_an_empty_folder(tmp_path) -> None:
     subprocess.run([py, "-m", "pip", "install", "--quiet", str(ROOT)], check=True, timeout=600)
     work = tmp_path / "empty"
     work.mkdir()
-    p = subprocess.run(
-        [
-            env_dir / "bin" / "gradkit",
-            "train",
-            "loop.epochs=1",
-            "loop.progress=none",
-            "hydra.run.dir=run",
-        ],
+    installed = env_dir / "bin" / "gradkit"
+    p = gradkit(
+        "train",
+        "loop.epochs=1",
+        "loop.progress=none",
+        "hydra.run.dir=run",
         cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        program=installed,
     )
     assert p.returncode == 0, p.stdout + p.stderr
     assert (work / "run" / "params.npz").exists()
-    p = subprocess.run(
-        [
-            env_dir / "bin" / "gradkit",
-            "train",
-            "recipe=seed_two_layer_relu",
-            "loop.steps=5",
-            "loop.progress=none",
-            "hydra.run.dir=recipe",
-        ],
+    p = gradkit(
+        "train",
+        "recipe=seed_two_layer_relu",
+        "loop.steps=5",
+        "loop.progress=none",
+        "hydra.run.dir=recipe",
         cwd=work,
-        capture_output=True,
-        text=True,
-        timeout=300,
+        program=installed,
     )
     assert p.returncode == 0, p.stdout + p.stderr
     assert sys.prefix != str(env_dir)
