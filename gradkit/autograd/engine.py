@@ -136,9 +136,14 @@ def _execute(
     edges: list[tuple[Node, int]],
     grads: list[Any],
     retain_graph: bool,
+    be: Any,
     capture: dict[tuple[Node, int], int] | None = None,
 ) -> list[Any]:
-    """Run backward from ``edges`` seeded with ``grads``; return captured gradients."""
+    """Run backward from ``edges`` seeded with ``grads``; return captured gradients.
+
+    ``be`` is the backend of the first root: nodes marked ``_quiet`` (1/x, log,
+    sqrt, pow) run in its ``quiet_fp``, so the inf/nan their formulas make at 0
+    come without numpy warnings, as in PyTorch."""
     reach = run = None
     if capture is not None:
         roots = list(dict.fromkeys(n for n, _ in edges))
@@ -199,10 +204,13 @@ def _execute(
                 if node._user:
                     grads_in = node._call(buf)
                     borrowed.update([id(g) for g in grads_in if g is not None])
+                elif node._quiet:
+                    with be.quiet_fp():
+                        grads_in = node._fn.backward(node, *buf)
                 else:
                     grads_in = node._fn.backward(node, *buf)
-                    if grads_in.__class__ is not tuple:
-                        grads_in = (grads_in,)
+                if grads_in.__class__ is not tuple:
+                    grads_in = (grads_in,)
             if not retain_graph:
                 if node._user:
                     node._release()
@@ -287,7 +295,7 @@ def backward(
     _no_create_graph(create_graph)
     if grad_tensors is None and inputs is None and tensors.__class__ is Tensor:
         edge, g = _root(0, tensors, None)  # the common case: loss.backward()
-        _execute([edge], [g], bool(retain_graph))
+        _execute([edge], [g], bool(retain_graph), tensors._be)
         return
     ts = _as_tuple(tensors)
     gs = _as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(ts)
@@ -296,12 +304,12 @@ def backward(
     edges, grads = zip(*(_root(i, t, g) for i, (t, g) in enumerate(zip(ts, gs))))
     if inputs is not None:
         ins = _as_tuple(inputs)
-        got = _grad_impl(list(edges), list(grads), ins, bool(retain_graph), allow_unused=True)
+        got = _grad_impl(list(edges), list(grads), ins, bool(retain_graph), True, ts[0]._be)
         for leaf, g in zip(ins, got):
             if g is not None:
                 _accumulate(leaf, g._data, set())
         return
-    _execute(list(edges), list(grads), bool(retain_graph))
+    _execute(list(edges), list(grads), bool(retain_graph), ts[0]._be)
 
 
 def grad(
@@ -319,11 +327,17 @@ def grad(
     if len(gs) != len(outs):
         raise RuntimeError(f"got {len(gs)} grad_outputs for {len(outs)} outputs")
     edges, grads = zip(*(_root(i, t, g) for i, (t, g) in enumerate(zip(outs, gs))))
-    return _grad_impl(list(edges), list(grads), _as_tuple(inputs), bool(retain_graph), allow_unused)
+    ins = _as_tuple(inputs)
+    return _grad_impl(list(edges), list(grads), ins, bool(retain_graph), allow_unused, outs[0]._be)
 
 
 def _grad_impl(
-    edges: list, grads: list, inputs: tuple, retain_graph: bool, allow_unused: bool | None
+    edges: list,
+    grads: list,
+    inputs: tuple,
+    retain_graph: bool,
+    allow_unused: bool | None,
+    be: Any,
 ) -> tuple[Tensor | None, ...]:
     capture: dict[tuple[Node, int], int] = {}
     slots: list[int] = []  # each input's index in the captured gradients
@@ -336,7 +350,7 @@ def _grad_impl(
                 "requires_grad=True on it before computing the outputs"
             )
         slots.append(capture.setdefault(edge_of(t), i))
-    got = _execute(edges, grads, retain_graph, capture)
+    got = _execute(edges, grads, retain_graph, be, capture)
     result: list[Tensor | None] = []
     for i, (t, slot) in enumerate(zip(inputs, slots)):
         g = got[slot]

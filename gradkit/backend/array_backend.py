@@ -249,6 +249,11 @@ def _pad_basic(index: tuple, shape: tuple) -> tuple:
     return tuple(out)
 
 
+def _numpy_quiet_fp() -> Any:
+    """numpy's floating-point warnings off (inf and nan stay, as in PyTorch)."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 class NumpyBackend(ArrayBackend):
     """The cpu device: numpy 2, which follows the standard in its main namespace."""
 
@@ -269,7 +274,7 @@ class NumpyBackend(ArrayBackend):
         return arr.base is not None
 
     def quiet_fp(self) -> Any:
-        return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        return _numpy_quiet_fp()
 
     def getitem(self, arr: Any, index: tuple) -> Any:
         return arr[index]
@@ -355,6 +360,9 @@ class StrictBackend(ArrayBackend):
 
     def _host_array(self, arr: Any) -> Any:
         return arr.to_device(self._cpu)
+
+    def quiet_fp(self) -> Any:
+        return _numpy_quiet_fp()  # array-api-strict computes with numpy
 
 
 _BACKENDS: dict[tuple[str, int | None], ArrayBackend] = {}

@@ -4,6 +4,7 @@ their backward sums each gradient back to its input's shape."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
@@ -156,6 +157,7 @@ class Div(Op):
     def forward(ctx, a, b):
         a, b = _float_pair(ctx.xp, a, b)
         ctx.saved = (a, b)
+        ctx._quiet = True  # g / b at b = 0
         return a / b
 
     @staticmethod
@@ -177,6 +179,7 @@ class Reciprocal(Op):
             a = xp.astype(a, float_dtype(xp))
         out = 1.0 / a
         ctx.saved = (out,)
+        ctx._quiet = True  # 0 * inf where out is inf
         return out
 
     @staticmethod
@@ -195,6 +198,8 @@ class PowScalar(Op):
         a, p = operands(ctx.xp, a, p)
         ctx.p = p
         ctx.saved = (a,)
+        if p < 1 or p % 1:  # a ** (p - 1) at a = 0, or of a < 0
+            ctx._quiet = True
         if p == 2:
             return a * a
         return a**p
@@ -222,6 +227,7 @@ class PowTensor(Op):
         a, b = operands(ctx.xp, a, b)
         out = a**b
         ctx.saved = (a, b, out)
+        ctx._quiet = True  # a ** (b - 1) and log(a) at a <= 0
         return out
 
     @staticmethod
@@ -229,15 +235,21 @@ class PowTensor(Op):
         xp, nf = ctx.xp, ctx.next_functions
         a, b, out = ctx.saved
         ga = gb = None
+        # PyTorch's formulas: 0 where the exponent is 0 (d/da a**0, even at a = 0), and
+        # 0 for d/db at a = 0, b >= 0; log of a negative base is nan, as there
         if nf[0][0] is not None:
-            ga = sum_to(xp, g * b * a ** (b - 1), a.shape)
+            ga = g * b * a ** (b - 1)
+            ga = sum_to(xp, xp.where(b == 0, xp.zeros_like(ga), ga), a.shape)
         if nf[1][0] is not None:
             if _shape(a) is None:
-                gb = g * out * (math.log(a) if a > 0 else 0.0)
+                log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
+                gb = g * out * log_a
+                if a == 0:
+                    gb = xp.where(b >= 0, xp.zeros_like(gb), gb)
             else:
-                safe = xp.where(a > 0, a, xp.ones_like(a))
-                gb = g * out * xp.where((a == 0) & (b >= 0), xp.zeros_like(out), xp.log(safe))
-                gb = sum_to(xp, gb, b.shape)
+                gb = g * out * xp.log(a)
+                gb = xp.where((a == 0) & (b >= 0), xp.zeros_like(gb), gb)
+            gb = sum_to(xp, gb, b.shape)
         return ga, gb
 
 
@@ -284,6 +296,7 @@ class Log(Op):
     def forward(ctx, a):
         a = _to_float(ctx.xp, a)
         ctx.saved = (a,)
+        ctx._quiet = True  # g / a at a = 0
         return ctx.xp.log(a)
 
     @staticmethod
@@ -298,6 +311,7 @@ class Sqrt(Op):
     def forward(ctx, a):
         out = ctx.xp.sqrt(_to_float(ctx.xp, a))
         ctx.saved = (out,)
+        ctx._quiet = True  # g / (2 * out) at out = 0
         return out
 
     @staticmethod
@@ -445,6 +459,12 @@ def _device(a):
 
 
 # -- public functions --
+def _fp_quiet(t: Any) -> Any:
+    """For the ops that make inf/nan from finite inputs (log(0), x/0, sqrt(-1), exp
+    overflow): PyTorch returns them silently, numpy would warn about its own line."""
+    return t._be.quiet_fp() if isinstance(t, Tensor) else contextlib.nullcontext()
+
+
 def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other``, broadcasting."""
     if other.__class__ is not Tensor:
@@ -481,7 +501,8 @@ def div(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tenso
         raise NotImplementedError("div(rounding_mode=...) is not supported; use true division")
     if other.__class__ is not Tensor:
         other = as_operand(other)
-    return Div.apply(input, other)
+    with _fp_quiet(input if isinstance(input, Tensor) else other):
+        return Div.apply(input, other)
 
 
 true_divide = div
@@ -489,7 +510,8 @@ true_divide = div
 
 def reciprocal(input: Tensor) -> Tensor:
     """``1 / input``."""
-    return Reciprocal.apply(input)
+    with _fp_quiet(input):
+        return Reciprocal.apply(input)
 
 
 def rdiv(input: Tensor, other: Any) -> Tensor:
@@ -500,14 +522,18 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
 def pow(input: Any, exponent: Any) -> Tensor:
     """``input ** exponent``; either side may be a number."""
     exponent = as_operand(exponent)
-    if isinstance(exponent, Tensor):
-        return PowTensor.apply(as_operand(input), exponent)
-    return PowScalar.apply(input, p=exponent)
+    if exponent.__class__ is int and exponent >= 0:  # x ** 2: no inf/nan from finite x
+        return PowScalar.apply(input, p=exponent)
+    with _fp_quiet(input if isinstance(input, Tensor) else exponent):
+        if isinstance(exponent, Tensor):
+            return PowTensor.apply(as_operand(input), exponent)
+        return PowScalar.apply(input, p=exponent)
 
 
 def rpow(input: Tensor, other: Any) -> Tensor:
     """``other ** input`` (what ``2 ** x`` calls)."""
-    return Rpow.apply(as_operand(other), input)
+    with _fp_quiet(input):
+        return Rpow.apply(as_operand(other), input)
 
 
 def neg(input: Tensor) -> Tensor:
@@ -517,17 +543,20 @@ def neg(input: Tensor) -> Tensor:
 
 def exp(input: Tensor) -> Tensor:
     """e to the power of each element."""
-    return Exp.apply(input)
+    with _fp_quiet(input):
+        return Exp.apply(input)
 
 
 def log(input: Tensor) -> Tensor:
     """Natural logarithm of each element."""
-    return Log.apply(input)
+    with _fp_quiet(input):
+        return Log.apply(input)
 
 
 def sqrt(input: Tensor) -> Tensor:
     """Square root of each element."""
-    return Sqrt.apply(input)
+    with _fp_quiet(input):
+        return Sqrt.apply(input)
 
 
 def abs(input: Tensor) -> Tensor:

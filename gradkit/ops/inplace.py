@@ -145,7 +145,8 @@ def _arith_(t: Tensor, other: Any, op: str, alpha: Any = 1) -> Tensor:
         elif op == "mul":
             data *= o
         else:
-            data /= o
+            with t._be.quiet_fp():  # x / 0 is inf, silently, as in ew.div
+                data /= o
     except ValueError:
         raise _broadcast_error(t, o) from None
     vc = t._vc
