@@ -150,18 +150,18 @@ class MinDim(MaxDim):
 
 # -- public functions --
 def _dims_arg(dim: Any, ndim: int) -> tuple | None:
+    """``dim`` as sorted dims, or None for all of them (``dim=()``, and any valid dim
+    of a 0-d tensor, which PyTorch accepts as 0 or -1)."""
     dims = norm_dims(dim, ndim)
-    return None if dims is not None and len(dims) == 0 else dims
+    return None if dims is not None and (len(dims) == 0 or ndim == 0) else dims
 
 
 def sum(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """Sum of all elements, or along ``dim`` (an int or a tuple)."""
     if dtype is not None:
         input = input.to(dtype=dtype)
-    dims = _dims_arg(dim, input.ndim)
-    if dims is None:
-        return Sum.apply(input, dims=None, keepdim=keepdim)
-    return SumDim.apply(input, dims=dims, keepdim=keepdim)
+    cls = Sum if dim is None else SumDim  # PyTorch's SumBackward0 / SumBackward1
+    return cls.apply(input, dims=_dims_arg(dim, input.ndim), keepdim=keepdim)
 
 
 def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
@@ -173,10 +173,8 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
             "mean(): could not infer output dtype. Input dtype must be either a floating point "
             f"or complex dtype. Got: {input.dtype}; convert it first with .float()"
         )
-    dims = _dims_arg(dim, input.ndim)
-    if dims is None:
-        return Mean.apply(input, dims=None, keepdim=keepdim)
-    return MeanDim.apply(input, dims=dims, keepdim=keepdim)
+    cls = Mean if dim is None else MeanDim
+    return cls.apply(input, dims=_dims_arg(dim, input.ndim), keepdim=keepdim)
 
 
 def _extreme(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:

@@ -377,14 +377,20 @@ def _check_bounds(t: Tensor, index: tuple) -> None:
     """Python ints and slices steps checked on the host, as numpy would, with PyTorch's words."""
     dim = 0
     shape = t._data.shape
-    n_named = sum(1 for k in index if k is not None and k is not Ellipsis)
+    xp_bool = t._be.xp.bool
+
+    def used(k: Any) -> int:  # dims an index consumes: a bool mask all of its own
+        return 0 if k is None or k is Ellipsis else k.ndim if _is_mask(k, xp_bool) else 1
+
+    n_named = sum(used(k) for k in index)
     for k in index:
         if k is Ellipsis:
             dim += len(shape) - n_named
             continue
         if k is None:
             continue
-        if dim >= len(shape):
+        n = used(k)
+        if dim + n > len(shape):
             raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
         if isinstance(k, int) and not -shape[dim] <= k < shape[dim]:
             raise IndexError(
@@ -392,7 +398,11 @@ def _check_bounds(t: Tensor, index: tuple) -> None:
             )
         if isinstance(k, slice) and k.step is not None and k.step <= 0:
             raise ValueError("step must be greater than zero")
-        dim += 1 if not hasattr(k, "ndim") else max(1, k.ndim if k.dtype == t._be.xp.bool else 1)
+        dim += n
+
+
+def _is_mask(k: Any, xp_bool: Any) -> bool:
+    return hasattr(k, "ndim") and k.dtype == xp_bool
 
 
 def getitem(input: Tensor, index: Any) -> Tensor:
