@@ -20,6 +20,7 @@ from typing import Any
 
 from .grad_mode import MODE
 from .node import Node, edge_of, next_priority
+from .shapes import broadcast_error
 from .tensor import Tensor, new_tensor
 
 __all__ = ["Function", "FunctionCtx", "Op", "mixed_device_error", "make_node"]
@@ -315,6 +316,15 @@ class Op(Function):
     is_view = False
 
     @classmethod
+    def explain(cls, xp: Any, arrays: list, exc: Exception) -> Exception | None:
+        """What to raise instead of the array library's ValueError/TypeError from
+        ``forward`` (None: let it through).  By default: PyTorch's error for arrays
+        that do not broadcast.  Costs nothing until ``forward`` fails."""
+        if isinstance(exc, ValueError):
+            return broadcast_error([a.shape for a in arrays if hasattr(a, "shape")])
+        return None
+
+    @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
         # The hot path of every built-in op: one pass over the arguments collects the
         # arrays, checks the device and, when recording, the graph edges.
@@ -343,7 +353,13 @@ class Op(Function):
             raise TypeError(f"{cls.__name__} needs at least one Tensor argument")
         ctx = cls._backward_cls()
         ctx.xp = be.xp
-        out = cls.forward(ctx, *arrays, **kwargs)
+        try:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        except (ValueError, TypeError) as exc:
+            err = cls.explain(be.xp, arrays, exc)
+            if err is None:
+                raise
+            raise err from None
         if out.__class__ is tuple:
             return _wrap_outputs(cls, ctx, be, out, args, record)
         t = _new(Tensor)

@@ -56,7 +56,9 @@ is_float = _is_float
 
 
 def promote(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
-    """Two arrays cast to their PyTorch result dtype (an int with a float gives the float)."""
+    """Two arrays cast to their PyTorch result dtype: an int with a float gives the float;
+    of two floats (or two ints) the wider, unless one is 0-d and the other is not, which
+    keeps the other's (float32 * float64 0-d is float32)."""
     da, db = a.dtype, b.dtype
     if da is db or da == db:
         return a, b
@@ -65,6 +67,10 @@ def promote(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
         t = da if fa else db
     elif da == xp.bool or db == xp.bool:
         t = db if da == xp.bool else da
+    elif a.ndim == 0 and b.ndim:  # same kind: a 0-d tensor counts as a number does
+        t = db
+    elif b.ndim == 0 and a.ndim:
+        t = da
     else:
         t = xp.result_type(da, db)
     return (a if da == t else xp.astype(a, t)), (b if db == t else xp.astype(b, t))

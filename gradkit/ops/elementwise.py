@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from ..autograd.function import Op, mixed_device_error
+from ..autograd.shapes import broadcast_error
 from ..autograd.tensor import Tensor, new_tensor
 from ._util import as_operand, float_dtype, is_float, operands, sum_to
 
@@ -82,12 +83,30 @@ class Add(Op):
         return ga, gb
 
 
+def _bool_sub_error(xp: Any, a: Any, b: Any) -> RuntimeError | None:
+    """PyTorch refuses ``-`` on bool tensors (True - True is no bool); so do we."""
+    if getattr(a, "dtype", None) != xp.bool and getattr(b, "dtype", None) != xp.bool:
+        return None
+    return RuntimeError(
+        "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+        "to invert a mask, use the `~` or `logical_not()` operator instead; to count, convert "
+        "first (mask.long() or mask.float())."
+    )
+
+
 class Sub(Op):
     node_name = "SubBackward0"
+
+    @classmethod
+    def explain(cls, xp, arrays: list, exc: Exception) -> Exception | None:
+        return _bool_sub_error(xp, *arrays[:2]) or super().explain(xp, arrays, exc)
 
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         if a.__class__ is not b.__class__ or a.dtype != b.dtype:
+            err = _bool_sub_error(ctx.xp, a, b)
+            if err is not None:
+                raise err
             a, b = operands(ctx.xp, a, b)
         ctx.shapes = (_shape(a), _shape(b))
         ctx.alpha = alpha
@@ -224,7 +243,13 @@ class PowTensor(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = operands(ctx.xp, a, b)
+        xp = ctx.xp
+        if getattr(a, "dtype", None) == xp.bool and getattr(b, "dtype", None) == xp.bool:
+            raise NotImplementedError(
+                "\"pow\" not implemented for 'Bool' (both tensors are bool); convert one "
+                "first, e.g. mask.long() ** other"
+            )
+        a, b = operands(xp, a, b)
         out = a**b
         ctx.saved = (a, b, out)
         ctx._quiet = True  # a ** (b - 1) and log(a) at a <= 0
@@ -621,7 +646,14 @@ def _nograd_binary(a: Any, b: Any, fn: Any, name: str) -> Tensor:
     be = (ta if ta is not None else tb)._be
     xp = be.xp
     x, y = operands(xp, a._data if ta is not None else a, b._data if tb is not None else b)
-    return new_tensor(be.fix(fn(xp, x, y)), be)
+    try:
+        out = fn(xp, x, y)
+    except ValueError:
+        err = broadcast_error([v.shape for v in (x, y) if hasattr(v, "shape")])
+        if err is None:
+            raise
+        raise err from None
+    return new_tensor(be.fix(out), be)
 
 
 def eq(input: Tensor, other: Any) -> Tensor:

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..autograd.function import Op, make_node, mixed_device_error
 from ..autograd.grad_mode import MODE
+from ..autograd.shapes import broadcast_error, expanded_shape
 from ..autograd.tensor import Tensor
 from . import elementwise as ew
 from ._util import as_operand, sum_to
@@ -112,9 +113,13 @@ def _host_cast(t: Tensor, other: Any) -> Any:
 
 def _broadcast_error(t: Tensor, other: Any) -> RuntimeError:
     shape = list(getattr(other, "shape", ()))
+    err = broadcast_error([t._data.shape, shape])
+    if err is not None:
+        return err
     return RuntimeError(
         f"output with shape {list(t._data.shape)} doesn't match the broadcast shape of "
-        f"{list(t._data.shape)} and {shape}"
+        f"{list(t._data.shape)} and {shape}: an in-place op cannot grow its tensor; use the "
+        "out-of-place form (x = x + y)"
     )
 
 
@@ -315,15 +320,31 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     be = t._be
     v = _value_for(t, value)
     if not _recording(t, value):
-        be.setitem(t._data, idx, v)
+        _write(t, idx, v)
         t._bump_version()
         return
     check_inplace(t)
+    _write(t, idx, v)
     node = make_node(IndexPut if advanced else CopySlices, (t, value), be.xp)
     node.be, node.index = be, idx
     node.value_shape = value._data.shape if isinstance(value, Tensor) else None
-    be.setitem(t._data, idx, v)
     _attach(t, node)
+
+
+def _write(t: Tensor, idx: tuple, v: Any) -> None:
+    """``t._data[idx] = v``, with PyTorch's error when ``v`` does not fit the selection."""
+    be = t._be
+    try:
+        be.setitem(t._data, idx, v)
+    except ValueError:
+        shape = getattr(v, "shape", None)
+        if shape is None:
+            raise
+        try:
+            expanded_shape(shape, be.getitem(t._data, idx).shape)
+        except RuntimeError as err:
+            raise err from None
+        raise
 
 
 # -- random fills (no gradient) --

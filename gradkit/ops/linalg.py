@@ -4,16 +4,11 @@ fused ``linear`` (x @ W.T + b) behind ``nn.Linear``."""
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.shapes import broadcast_error, broadcast_shapes
 from ..autograd.tensor import Tensor
 from ._util import sum_to
 
 __all__ = ["mm", "matmul", "mv", "dot", "linear"]
-
-
-def _broadcast_shapes(s1: tuple, s2: tuple) -> tuple:
-    n = max(len(s1), len(s2))
-    s1, s2 = (1,) * (n - len(s1)) + tuple(s1), (1,) * (n - len(s2)) + tuple(s2)
-    return tuple(max(x, y) for x, y in zip(s1, s2))
 
 
 def _t(xp, a):
@@ -32,13 +27,19 @@ class Matmul(Op):
         ctx.saved = (a, b)
         return xp.matmul(a, b)
 
+    @classmethod
+    def explain(cls, xp, arrays: list, exc: Exception) -> Exception | None:
+        if isinstance(exc, ValueError):  # only the batch dims broadcast
+            return broadcast_error([a.shape[:-2] for a in arrays])
+        return None
+
     @staticmethod
     def backward(ctx, g):
         xp, nf = ctx.xp, ctx.next_functions
         a, b = ctx.saved
         a2 = xp.expand_dims(a, axis=0) if a.ndim == 1 else a
         b2 = xp.expand_dims(b, axis=-1) if b.ndim == 1 else b
-        batch = _broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        batch = broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         g = xp.reshape(g, (*batch, a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if nf[0][0] is not None:

@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from ..autograd.function import Op, mixed_device_error
+from ..autograd.shapes import expanded_shape
 from ..autograd.tensor import Tensor
 from ._util import promote, sum_to, wrap_dim
 
@@ -226,28 +227,8 @@ def expand(input: Tensor, *sizes: Any) -> Tensor:
     """A broadcast view of size ``sizes`` (-1 keeps a dimension)."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
-    shape = input._data.shape
-    if len(sizes) < len(shape):
-        raise RuntimeError(
-            f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to "
-            f"the number of dimensions in the tensor ({len(shape)})"
-        )
-    lead = len(sizes) - len(shape)
-    out = []
-    for i, s in enumerate(sizes):
-        cur = shape[i - lead] if i >= lead else None
-        if s == -1:
-            if cur is None:
-                raise RuntimeError("expand: -1 is not allowed in a leading, non-existing dimension")
-            s = cur
-        if cur is not None and cur != 1 and cur != s:
-            raise RuntimeError(
-                f"The expanded size of the tensor ({s}) must match the existing size ({cur}) at "
-                f"non-singleton dimension {i}.  Target sizes: {list(sizes)}.  Tensor sizes: "
-                f"{list(shape)}"
-            )
-        out.append(int(s))
-    return Expand.apply(input, shape=tuple(out))
+    out = expanded_shape(input._data.shape, sizes)
+    return Expand.apply(input, shape=out)
 
 
 def expand_as(input: Tensor, other: Tensor) -> Tensor:

@@ -101,6 +101,11 @@ def test_randperm_and_randint() -> None:
         (gradkit.tensor([1, 2]), gradkit.tensor([1.0]), gradkit.float32),
         (gradkit.tensor([True]), gradkit.tensor([3]), gradkit.int64),
         (gradkit.tensor([True]), 1.5, gradkit.float32),
+        # a 0-d tensor of the same kind counts as a number does; of a higher kind, it wins
+        (gradkit.tensor([1.0]), gradkit.tensor(2.0, dtype=gradkit.float64), gradkit.float32),
+        (gradkit.tensor([1], dtype=gradkit.int32), gradkit.tensor(2), gradkit.int32),
+        (gradkit.tensor([1]), gradkit.tensor(2.0, dtype=gradkit.float64), gradkit.float64),
+        (gradkit.tensor(1.0), gradkit.tensor(2.0, dtype=gradkit.float64), gradkit.float64),
     ],
 )
 def test_promotion(a, b, expected) -> None:
