@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..autograd.function import Op
 from ..autograd.tensor import Tensor
+from ..backend import get_default_dtype
 from ._util import wrap_dim
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax"]
@@ -106,16 +107,22 @@ def relu(input: Tensor) -> Tensor:
     return Relu.apply(input)
 
 
+def _as_float(input: Tensor) -> Tensor:
+    """Integer and bool tensors in the default float dtype, as PyTorch's float-valued
+    elementwise functions take them (they cannot require grad, so nothing is lost)."""
+    if input.dtype.is_floating_point:
+        return input
+    return input.to(get_default_dtype())
+
+
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
-    _float_input(input, "sigmoid")
-    return Sigmoid.apply(input)
+    return Sigmoid.apply(_as_float(input))
 
 
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    _float_input(input, "tanh")
-    return Tanh.apply(input)
+    return Tanh.apply(_as_float(input))
 
 
 def _softmax_dim(input: Tensor, dim: int | None, name: str) -> int:

@@ -287,6 +287,15 @@ class Rpow(PowTensor):
 class Neg(Op):
     node_name = "NegBackward0"
 
+    @classmethod
+    def explain(cls, xp, arrays: list, exc: Exception) -> Exception | None:
+        if arrays[0].dtype != xp.bool:
+            return None
+        return RuntimeError(
+            "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+            "to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
     @staticmethod
     def forward(ctx, a):
         return -a

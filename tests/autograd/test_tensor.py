@@ -115,6 +115,15 @@ def test_promotion(a, b, expected) -> None:
         assert (b * a).dtype is expected
 
 
+def test_float_functions_of_ints_give_the_default_float() -> None:
+    """exp, sigmoid, tanh of an int or bool tensor, as in PyTorch (relu keeps ints)."""
+    ints = gradkit.tensor([0, 2])
+    for out in (ints.exp(), ints.sigmoid(), ints.tanh(), gradkit.tensor([True]).sigmoid()):
+        assert out.dtype is gradkit.float32
+    np.testing.assert_allclose(ints.tanh().numpy(), np.tanh([0.0, 2.0]), rtol=1e-6)
+    assert ints.relu().dtype is gradkit.int64
+
+
 def test_division_of_ints_is_true_division() -> None:
     out = gradkit.tensor([1, 2]) / 2
     assert out.dtype is gradkit.float32 and out.tolist() == [0.5, 1.0]

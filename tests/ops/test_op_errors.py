@@ -101,3 +101,8 @@ def test_bool_pow_bool(bk: Backend) -> None:
     m = bk.t([True, False])
     with pytest.raises(NotImplementedError, match="\"pow\" not implemented for 'Bool'"):
         m**m
+
+
+def test_bool_negation(bk: Backend) -> None:
+    with pytest.raises(RuntimeError, match="Negation, the `-` operator, on a bool tensor"):
+        -bk.t([True, False])
