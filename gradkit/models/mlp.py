@@ -57,6 +57,8 @@ class MLP(Model):
         super().__init__(task, loss)
         if init not in INITS:
             raise ValueError(f"unknown init {init!r}; choose one of {', '.join(INITS)}")
+        if not isinstance(hidden, int) or hidden < 1:
+            raise ValueError(f"hidden must be a number of units >= 1, got {hidden!r}")
         if task == "binary" and d_out != 1:
             raise ValueError(f"a binary MLP has one output (d_out=1), not {d_out}")
         self.fc1 = Linear(d_in, hidden, bias=bias)

@@ -35,17 +35,25 @@ class Adam(Optimizer):
         maximize: bool = False,
     ) -> None:
         if eps < 0.0:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+            raise ValueError(f"Invalid epsilon value: {eps} (expected a number >= 0)")
+        betas = tuple(betas)
+        if len(betas) != 2:
+            raise ValueError(
+                f"Invalid betas: {list(betas)} (expected two numbers, (beta1, beta2), e.g. "
+                "(0.9, 0.999))"
+            )
         for i, b in enumerate(betas):
             if not 0.0 <= b < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+                raise ValueError(
+                    f"Invalid beta parameter at index {i}: {b} (expected 0 <= beta < 1)"
+                )
         if weight_decay < 0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+            raise ValueError(f"Invalid weight_decay value: {weight_decay} (expected a number >= 0)")
         super().__init__(
             params,
             {
                 "lr": lr,
-                "betas": tuple(betas),
+                "betas": betas,
                 "eps": eps,
                 "weight_decay": weight_decay,
                 "amsgrad": amsgrad,

@@ -35,9 +35,9 @@ class SGD(Optimizer):
         maximize: bool = False,
     ) -> None:
         if momentum < 0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
+            raise ValueError(f"Invalid momentum value: {momentum} (expected a number >= 0)")
         if weight_decay < 0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+            raise ValueError(f"Invalid weight_decay value: {weight_decay} (expected a number >= 0)")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(

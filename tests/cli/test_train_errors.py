@@ -110,3 +110,23 @@ def test_diverging_loss_exits_1_with_last_good_params(tmp_path) -> None:
     assert "RuntimeWarning" not in text and "Traceback" not in text
     params = np.load(tmp_path / "run" / "params.npz")
     assert all(np.isfinite(params[k]).all() for k in params.files)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["optimizer.lr=-1"], "optimizer: Invalid learning rate: -1.0 (expected a number >= 0)"),
+        (
+            ["optimizer=adam", "optimizer.betas=[0.9]"],
+            "optimizer: Invalid betas: [0.9] (expected two numbers, (beta1, beta2)",
+        ),
+        (
+            ["optimizer=adam", "optimizer.betas=[0.9,1.5]"],
+            "Invalid beta parameter at index 1: 1.5 (expected 0 <= beta < 1)",
+        ),
+        (["model.hidden=0"], "model=mlp: hidden must be a number of units >= 1, got 0"),
+    ],
+    ids=["lr", "betas-length", "beta-range", "hidden"],
+)
+def test_values_the_model_or_optimizer_refuse(tmp_path, args, expected) -> None:
+    assert expected in _fails(tmp_path, *args)

@@ -128,6 +128,8 @@ def test_model_option_errors_are_clear() -> None:
         MODELS["mlp"](4, 8, 3, task="ranking")
     with pytest.raises(ValueError, match="one output"):
         MODELS["mlp"](4, 8, 3, task="binary")
+    with pytest.raises(ValueError, match="hidden must be a number of units >= 1, got 0"):
+        MODELS["mlp"](4, 0, 3)
     with pytest.raises(TypeError, match=r"autograd: call loss\.backward"):
         MODELS["mlp"](4, 8, 3).backward(None, None, None)
 

@@ -28,6 +28,17 @@ def test_linear_gradcheck() -> None:
     assert gradcheck(lin, (x,))
 
 
+def test_linear_with_no_features_is_pytorchs() -> None:
+    """nn.Linear(0, 2) and (3, 0) work as in PyTorch: the init warns that it has nothing
+    to fill, the bias of a layer with no inputs is 0, and the shapes come out right."""
+    with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+        empty_in = nn.Linear(0, 2)
+    assert empty_in.bias.tolist() == [0.0, 0.0]
+    assert empty_in(gradkit.ones(5, 0)).tolist() == [[0.0, 0.0]] * 5
+    with pytest.warns(UserWarning, match="no-op"):
+        assert nn.Linear(3, 0)(gradkit.ones(5, 3)).shape == (5, 0)
+
+
 @pytest.mark.parametrize(
     "layer",
     [

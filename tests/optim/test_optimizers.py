@@ -180,3 +180,9 @@ def test_param_groups_and_errors() -> None:
         optim.SGD(a, lr=0.1)
     with pytest.raises(ValueError, match="Nesterov"):
         optim.SGD([a], lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match=r"Invalid betas: \[0.9\] \(expected two numbers"):
+        optim.Adam([a], betas=(0.9,))
+    with pytest.raises(ValueError, match=r"Invalid beta parameter at index 1: 1\.0"):
+        optim.Adam([a], betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="Invalid momentum value: -1"):
+        optim.SGD([a], lr=0.1, momentum=-1)
