@@ -37,7 +37,7 @@ class LoopConfig:
     #: micro-batches whose gradients add up before each optimizer step
     accumulate: int = 1
     zero_grad: ZeroGrad = ZeroGrad.set_to_none
-    #: steps between validation passes (one also runs at the end)
+    #: steps between validation passes (one also runs at the end; 0: only at the end)
     eval_every: int = 50
     #: steps between log lines / metrics.jsonl records (the loss is read back only then)
     log_every: int = 10
