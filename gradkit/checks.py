@@ -204,6 +204,12 @@ CASES += [
         Arg((5,), "int:3", False),
     ),
     c("index ints and slice", lambda a, i: a[:, i], Arg((4, 3)), Arg((5,), "int:3", False)),
+    c(
+        "index int, slice, ints",  # PyTorch's order: a[1][:, i], shape (3, 5)
+        lambda a, i: a[1, :, i],
+        Arg((2, 3, 4)),
+        Arg((5,), "int:4", False),
+    ),
     c("setitem value", lambda a, v: _setitem(a, v), Arg((3, 4)), Arg((4,))),
     c("setitem mask", lambda a, m: _setitem_mask(a, m), Arg((3, 4)), Arg((3, 4), "mask", False)),
     # losses

@@ -18,7 +18,7 @@ from ..autograd.shapes import broadcast_error, expanded_shape
 from ..autograd.tensor import Tensor
 from . import elementwise as ew
 from ._util import as_operand, sum_to
-from .shape import normalize_index
+from .shape import get_index, normalize_index, set_index
 
 __all__ = [
     "add_",
@@ -233,9 +233,11 @@ class IndexPut(Op):
         gt = gv = None
         if nf[0][0] is not None:
             gt = be.xp.asarray(g, copy=True)
-            be.setitem(gt, ctx.index, 0.0)
+            set_index(be, gt, ctx.index, 0.0)
         if nf[1][0] is not None:
-            gv = sum_to(be.xp, be.getitem(g, ctx.index), ctx.value_shape)
+            gv = sum_to(be.xp, get_index(be, g, ctx.index), ctx.fill_shape)
+            if ctx.fill_shape != ctx.value_shape:
+                gv = be.xp.reshape(gv, ctx.value_shape)
         return gt, gv
 
 
@@ -319,6 +321,9 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     idx, advanced, _ = normalize_index(t, index)
     be = t._be
     v = _value_for(t, value)
+    if getattr(v, "ndim", 0) and v.shape[0] == 1:  # PyTorch drops a value's leading 1-dims
+        k = next((i for i, n in enumerate(v.shape) if n != 1), v.ndim)
+        v = be.xp.reshape(v, v.shape[k:])
     if not _recording(t, value):
         _write(t, idx, v)
         t._bump_version()
@@ -327,7 +332,8 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     _write(t, idx, v)
     node = make_node(IndexPut if advanced else CopySlices, (t, value), be.xp)
     node.be, node.index = be, idx
-    node.value_shape = value._data.shape if isinstance(value, Tensor) else None
+    if isinstance(value, Tensor):
+        node.value_shape, node.fill_shape = value._data.shape, v.shape
     _attach(t, node)
 
 
@@ -335,13 +341,13 @@ def _write(t: Tensor, idx: tuple, v: Any) -> None:
     """``t._data[idx] = v``, with PyTorch's error when ``v`` does not fit the selection."""
     be = t._be
     try:
-        be.setitem(t._data, idx, v)
+        set_index(be, t._data, idx, v)
     except ValueError:
         shape = getattr(v, "shape", None)
         if shape is None:
             raise
         try:
-            expanded_shape(shape, be.getitem(t._data, idx).shape)
+            expanded_shape(shape, get_index(be, t._data, idx).shape)
         except RuntimeError as err:
             raise err from None
         raise

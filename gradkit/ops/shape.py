@@ -386,11 +386,57 @@ def _is_mask(k: Any, xp_bool: Any) -> bool:
     return hasattr(k, "ndim") and k.dtype == xp_bool
 
 
+def split_ints(index: tuple, xp_bool: Any) -> tuple[tuple, tuple] | None:
+    """PyTorch applies Python-int indices before array indices (``x[0, :, [1, 2]]`` is
+    ``x[0][:, [1, 2]]``); numpy counts the int as one more array index and, when the two
+    are apart, moves the indexed dims first.  For an index with both: (the ints, with
+    full slices elsewhere; the rest without them), to apply one after the other."""
+    if not any(k.__class__ is int for k in index) or not any(hasattr(k, "shape") for k in index):
+        return None
+    first: list = []
+    rest: list = []
+    for k in index:
+        if k.__class__ is int:
+            first.append(k)
+        elif k is None:
+            rest.append(k)
+        elif k is Ellipsis:
+            first.append(k)
+            rest.append(k)
+        else:  # a slice, or an array spanning one dim (a bool mask: its ndim)
+            n = k.ndim if _is_mask(k, xp_bool) else 1
+            first.extend([slice(None)] * n)
+            rest.append(k)
+    return tuple(first), tuple(rest)
+
+
+def get_index(be: Any, arr: Any, index: tuple) -> Any:
+    """``arr[index]`` with PyTorch's order for ints mixed with arrays."""
+    split = split_ints(index, be.xp.bool)
+    if split is None:
+        return be.getitem(arr, index)
+    return be.getitem(be.getitem(arr, split[0]), split[1])
+
+
+def set_index(be: Any, arr: Any, index: tuple, value: Any) -> None:
+    """``arr[index] = value`` with PyTorch's order for ints mixed with arrays (the ints
+    select a view first, the rest is written through it)."""
+    split = split_ints(index, be.xp.bool)
+    if split is None:
+        be.setitem(arr, index, value)
+    else:
+        be.setitem(be.getitem(arr, split[0]), split[1], value)
+
+
 def getitem(input: Tensor, index: Any) -> Tensor:
     """``input[index]`` with gradients: ints, slices, None, ..., bool masks, integer arrays."""
     idx, advanced, ints = normalize_index(input, index)
     _check_bounds(input, idx)
     be = input._be
+    split = split_ints(idx, be.xp.bool) if advanced else None
+    if split is not None:  # ints first, as PyTorch: a view, then the array indices
+        view = Select.apply(input, index=split[0], be=be)
+        return Index.apply(view, index=split[1], be=be, scatter=ints)
     if advanced:
         return Index.apply(input, index=idx, be=be, scatter=ints)
     last = next((k for k in reversed(idx) if k is not Ellipsis and k != slice(None)), Ellipsis)

@@ -1,10 +1,13 @@
-"""0-d tensors, as PyTorch treats them: a reduction takes dim 0 or -1 (and
-reduces nothing), and a 0-d bool mask selects the value or nothing."""
+"""Where numpy and PyTorch differ, gradkit does what PyTorch does: 0-d tensors take
+dim 0 or -1 in a reduction and 0-d bool masks; Python ints index before array
+indices; an assigned value drops its leading size-1 dims."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
+import gradkit
 
 from ..helpers import Backend, host
 
@@ -59,3 +62,33 @@ def test_bool_masks_use_their_own_dims(bk: Backend) -> None:
     np.testing.assert_equal(host(y.grad), [[0.0, 1.0], [1.0, 1.0]])
     with pytest.raises(IndexError, match="too many indices for tensor of dimension 2"):
         y[mask[None]]
+
+
+def test_ints_apply_before_array_indices(bk: Backend) -> None:
+    """x[0, :, [1, 2]] is x[0][:, [1, 2]] in PyTorch, shape (3, 2); numpy's rule would
+    move the indexed dim first, (2, 3). Reading and writing follow PyTorch's."""
+    x = bk.t(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    idx = bk.t([1, 2], dtype=gradkit.int64)
+    y = x[0, :, idx]
+    np.testing.assert_equal(host(y), [[1.0, 2.0], [5.0, 6.0], [9.0, 10.0]])
+    (y * bk.t([[1.0, 2.0]])).sum().backward()
+    expected = np.zeros((2, 3, 4))
+    expected[0, :, 1], expected[0, :, 2] = 1.0, 2.0
+    np.testing.assert_equal(host(x.grad), expected)
+    if bk.device.startswith("strict"):
+        return  # no assignment through integer arrays there
+    z = x.detach().clone()
+    z[0, :, idx] = bk.t([[10.0], [20.0], [30.0]])  # (3, 1) into the (3, 2) selection
+    np.testing.assert_equal(host(z)[0, :, 1:3], [[10.0, 10.0], [20.0, 20.0], [30.0, 30.0]])
+
+
+def test_setitem_value_with_leading_ones(bk: Backend) -> None:
+    """A value's leading size-1 dims are dropped, as PyTorch does: x[0] = t of shape (1,)."""
+    x = bk.t([1.0, 2.0, 3.0], requires_grad=True)
+    v = bk.t([7.0], requires_grad=True)
+    y = x * 1
+    y[0] = v * 2
+    y.sum().backward()
+    np.testing.assert_equal(host(y), [14.0, 2.0, 3.0])
+    np.testing.assert_equal(host(v.grad), [2.0])
+    np.testing.assert_equal(host(x.grad), [0.0, 1.0, 1.0])
