@@ -222,6 +222,12 @@ def binary_cross_entropy(
             f"({input.shape}) is deprecated. Please ensure they have the same size."
         )
     _same_device("binary_cross_entropy", input, target, weight)
+    be, d = input._be, input._data
+    if be.is_host and not bool(be.xp.all((d >= 0) & (d <= 1))):  # no sync on a GPU
+        raise RuntimeError(
+            "all elements of input should be between 0 and 1: binary_cross_entropy takes "
+            "probabilities (for logits, use binary_cross_entropy_with_logits)"
+        )
     return BinaryCrossEntropy.apply(input, target, weight, reduction=reduction)
 
 
@@ -297,9 +303,15 @@ def cross_entropy(
     logp = log_softmax(input, dim=dim)
     if target.dtype.is_floating_point:
         if tuple(target.shape) != tuple(input.shape):
-            raise ValueError(
-                f"class-probability targets must have the input's shape {list(input.shape)}, "
-                f"got {list(target.shape)}"
+            if target.ndim == input.ndim and target.shape[0] != input.shape[0]:
+                raise ValueError(
+                    f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
+                    f"({target.shape[0]})."
+                )
+            raise RuntimeError(
+                f"cross_entropy: a {target.dtype} target must hold class probabilities in the "
+                f"input's shape {list(input.shape)}, got {list(target.shape)}; for class "
+                "indices use an int64 target (target.long())"
             )
         terms = logp * target
         if weight is not None:

@@ -132,3 +132,23 @@ def test_target_shape_errors() -> None:
         F.cross_entropy(gradkit.zeros(2, 3), gradkit.tensor([0, 3]))
     with pytest.raises(RuntimeError, match="expected scalar type Long"):
         F.nll_loss(gradkit.zeros(2, 3), gradkit.tensor([0.0, 1.0]).reshape(2)[:1].expand(2) * 1)
+
+
+def test_loss_input_errors_are_pytorchs() -> None:
+    """Probabilities outside [0, 1] (NaN included) and float targets of the wrong shape
+    raise what PyTorch raises, with what to use instead."""
+    with pytest.raises(RuntimeError, match=r"between 0 and 1.*binary_cross_entropy_with_logits"):
+        F.binary_cross_entropy(gradkit.tensor([1.5, 0.5]), gradkit.ones(2))
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F.binary_cross_entropy(gradkit.tensor([float("nan"), 0.5]), gradkit.ones(2))
+    assert (
+        F.binary_cross_entropy(gradkit.tensor([1.0, 0.0]), gradkit.tensor([0.0, 1.0])).item() == 100
+    )
+    with pytest.raises(
+        RuntimeError, match=r"for class indices use an int64 target \(target.long\(\)\)"
+    ):
+        F.cross_entropy(gradkit.ones(4, 3), gradkit.ones(4))
+    with pytest.raises(
+        ValueError, match=r"Expected input batch_size \(4\) to match target batch_size \(3\)"
+    ):
+        F.cross_entropy(gradkit.ones(4, 3), gradkit.ones(3, 3))
