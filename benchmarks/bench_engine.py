@@ -1,8 +1,9 @@
 """gradkit's engine against the floor: the same steps in plain numpy with a hand-written
 backward (and PyTorch on the CPU, when it is installed).
 
-Every implementation starts from the same arrays and does the same work; runs
-are interleaved in one process and the median of the repeats is reported.
+Every implementation starts from the same arrays and does the same work (each
+leaves its last loss in the case's data, and tests/bench checks that they agree);
+runs are interleaved in one process and the median of the repeats is reported.
 
     python benchmarks/bench_engine.py              # all cases, cpu
     python benchmarks/bench_engine.py --quick      # fewer repeats, skip the large MLP
@@ -93,6 +94,9 @@ class Env:
     def arr(self, a: np.ndarray):
         return self.xp.asarray(a)
 
+    def host(self, a) -> np.ndarray:
+        return a if self.xp is np else a.get()
+
 
 # -- seed 004: the 2-layer ReLU net, sum-of-squares loss, manual SGD ------------------------------
 def mlp_setup(n: int, d_in: int, h: int, d_out: int, steps: int, lr: float, scale: bool):
@@ -146,7 +150,7 @@ def mlp_floor(env: Env, accumulate: bool = False) -> Callable[[dict], float]:
             if accumulate:
                 acc1.fill(0)
                 acc2.fill(0)
-        float(loss)
+        d["loss"] = float(loss)  # the last step's loss: every implementation must agree
         env.sync()
         return time.perf_counter() - t0
 
@@ -172,7 +176,7 @@ def mlp_gradkit(env: Env) -> Callable[[dict], float]:
                 w2 -= lr * w2.grad
                 w1.grad.zero_()
                 w2.grad.zero_()
-        loss.item()
+        d["loss"] = loss.item()
         env.sync()
         return time.perf_counter() - t0
 
@@ -195,7 +199,7 @@ def mlp_torch(torch) -> Callable[[dict], float]:
                 w2 -= lr * w2.grad
                 w1.grad.zero_()
                 w2.grad.zero_()
-        loss.item()
+        d["loss"] = loss.item()
         return time.perf_counter() - t0
 
     return run
@@ -230,7 +234,7 @@ def logreg_floor(env: Env) -> Callable[[dict], float]:
             gb = g.sum(axis=0)
             w -= lr * gw
             b -= lr * gb
-        float(loss)
+        d["loss"] = float(loss)
         env.sync()
         return time.perf_counter() - t0
 
@@ -255,7 +259,7 @@ def logreg_gradkit(env: Env) -> Callable[[dict], float]:
                 b -= lr * b.grad
             w.grad = None
             b.grad = None
-        loss.item()
+        d["loss"] = loss.item()
         env.sync()
         return time.perf_counter() - t0
 
@@ -278,7 +282,7 @@ def logreg_torch(torch) -> Callable[[dict], float]:
                 b -= lr * b.grad
             w.grad = None
             b.grad = None
-        loss.item()
+        d["loss"] = loss.item()
         return time.perf_counter() - t0
 
     return run
@@ -315,7 +319,9 @@ def chain_floor(env: Env) -> Callable[[dict], float]:
                 g = g * c
             y.sum()
         env.sync()
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        d["loss"], d["grad"] = float(y.sum()), env.host(g)
+        return elapsed
 
     return run
 
@@ -332,7 +338,9 @@ def chain_gradkit(env: Env) -> Callable[[dict], float]:
                 y = y + 0.01
             y.sum().backward()
         env.sync()
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        d["loss"], d["grad"] = y.sum().item(), x.grad.cpu().numpy() / d["chains"]
+        return elapsed
 
     return run
 
@@ -348,7 +356,9 @@ def chain_torch(torch) -> Callable[[dict], float]:
                 y = y * c
                 y = y + 0.01
             y.sum().backward()
-        return time.perf_counter() - t0
+        elapsed = time.perf_counter() - t0
+        d["loss"], d["grad"] = y.sum().item(), x.grad.numpy() / d["chains"]
+        return elapsed
 
     return run
 
