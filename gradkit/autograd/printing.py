@@ -149,7 +149,8 @@ def format_tensor(t: Any) -> str:
         summarize = t.numel() > _Opts.threshold
         f = _Formatter(_flat(_summarized(values) if summarize else values), dt.is_floating_point)
         body = _nested(values, len(shape), indent, summarize, f)
-    if dt is not get_default_dtype() and dt.name not in ("int64", "bool"):
+    # int64 and bool show in the values, except when there are none
+    if dt is not get_default_dtype() and (dt.name not in ("int64", "bool") or 0 in shape):
         suffixes.append(f"dtype={dt!r}")
     if t.grad_fn is not None:
         suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")

@@ -201,6 +201,8 @@ _MAKE = {
     "neg_zero": lambda: gradkit.tensor([-0.0, 0.0, 1.5]),
     "f64_grad": lambda: gradkit.tensor([1.0, 2.0], dtype=gradkit.float64, requires_grad=True),
     "int32": lambda: gradkit.tensor([1, 2], dtype=gradkit.int32),
+    "empty_int": lambda: gradkit.tensor([], dtype=gradkit.int64),
+    "empty_bool2d": lambda: gradkit.zeros(2, 0, dtype=gradkit.bool),
 }
 
 
