@@ -227,3 +227,41 @@ def test_indexing_reads_and_writes() -> None:
         what = f"index {index} of {shape}"
         _assert_same(outcomes[gradkit][0], outcomes[torch][0], f"read {what}")
         _assert_same(outcomes[gradkit][1], outcomes[torch][1], f"write {what}")
+
+
+# -- printing ----------------------------------------------------------------------------------
+def _random_values(rng: np.random.Generator, kind: str, shape: tuple) -> np.ndarray:
+    if kind == "int":
+        return rng.integers(-1000, 1000, shape)
+    if kind == "bool":
+        return rng.random(shape) > 0.5
+    scale = {"big": 1e9, "small": 1e-7}.get(kind, 1.0)
+    arr = rng.standard_normal(shape) * scale
+    if kind == "mixed":
+        arr = arr * 10.0 ** rng.integers(-6, 6, shape)
+    if kind == "nan" and arr.size:
+        arr.flat[0], arr.flat[-1] = np.nan, np.inf
+    if kind == "intlike":
+        arr = np.round(arr * 3)
+    return arr
+
+
+def test_repr() -> None:
+    rng = random.Random(4)
+    shapes = [(), (1,), (3,), (2, 3), (2, 1, 3), (0,), (2, 0), (1001,), (40, 40), (5, 1200)]
+    kinds = ["normal", "int", "bool", "big", "small", "mixed", "nan", "intlike"]
+    for case in range(200):
+        shape, kind = rng.choice(shapes), rng.choice(kinds)
+        arr = _random_values(np.random.default_rng(case), kind, shape)
+        dtype = rng.choice(["float32", "float64"]) if arr.dtype.kind == "f" else None
+        grad = dtype is not None and rng.random() < 0.3
+        op = grad and rng.random() < 0.5
+        texts = []
+        for m in (gradkit, torch):
+            t = m.tensor(arr, dtype=getattr(m, dtype) if dtype else None, requires_grad=grad)
+            text = repr(t * 1 if op else t).replace("torch.", "gradkit.")
+            # the values exactly; the suffixes (dtype=, grad_fn=) up to where they wrap,
+            # which moves with the 2 letters "gradkit." has more than "torch."
+            body, _, tail = text.rpartition("]")
+            texts.append((body, " ".join(tail.split())))
+        assert texts[0] == texts[1], f"{kind} {shape}:\n{texts[0]}\n!=\n{texts[1]}"
