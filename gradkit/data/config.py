@@ -77,6 +77,7 @@ class CsvConfig(DataConfig):
     source: str = "csv"
     path: str = MISSING
     target: str = "label"
+    #: one character; ``tab`` for a tab
     delimiter: str = ","
     task: Task = Task.auto
 

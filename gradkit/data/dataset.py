@@ -106,7 +106,8 @@ def encode_targets(y: np.ndarray, task: str, where: str) -> tuple[np.ndarray, li
         return idx.astype(np.float32).reshape(-1, 1), classes.tolist()
     if len(classes) < 2:
         raise DataError(
-            f"{where}: a classification target needs at least 2 classes, found {_show(classes)}"
+            f"{where}: a classification target needs at least 2 classes, but every label is "
+            f"{_show(classes)}; for a numeric target use task=regression"
         )
     return idx.astype(np.int64), classes.tolist()
 

@@ -65,9 +65,19 @@ def _check_path(path: str, what: str) -> str:
     return path
 
 
+#: how a tab can be spelled on the command line (Hydra keeps "\t" as two characters)
+_DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
+
+
 def read_csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:
     """Numeric features and the target column of a CSV file with a header row."""
     _check_path(path, "CSV")
+    delimiter = _DELIMITER_NAMES.get(delimiter, delimiter)
+    if len(delimiter) != 1:
+        raise DataError(
+            f"data.delimiter must be one character, got {delimiter!r}; for a tab, write "
+            "data.delimiter=tab"
+        )
     with open(path, newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f, delimiter=delimiter))
     rows = [r for r in rows if any(cell.strip() for cell in r)]
@@ -75,9 +85,13 @@ def read_csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, 
         raise DataError(f"{path}: the file is empty; it needs a header row and data rows")
     header = [h.strip() for h in rows[0]]
     if target not in header:
+        hint = "Set data.target to one of them"
+        other = next((d for d in (";", "\t", "|", ",") if d != delimiter and d in rows[0][0]), None)
+        if len(header) == 1 and other is not None:
+            name = "tab" if other == "\t" else repr(other)
+            hint = f"The columns look separated by {name}: set data.delimiter={name}"
         raise DataError(
-            f"{path}: no target column {target!r}; the columns are: {', '.join(header)}. Set "
-            "data.target to one of them"
+            f"{path}: no target column {target!r}; the columns are: {', '.join(header)}. {hint}"
         )
     if len(rows) < 2:
         raise DataError(f"{path}: only a header row, no data")

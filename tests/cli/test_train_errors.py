@@ -130,3 +130,20 @@ def test_diverging_loss_exits_1_with_last_good_params(tmp_path) -> None:
 )
 def test_values_the_model_or_optimizer_refuse(tmp_path, args, expected) -> None:
     assert expected in _fails(tmp_path, *args)
+
+
+def test_csv_delimiters(tmp_path) -> None:
+    rows = ["a\tb\tlabel"] + [f"{i}\t{i % 5}\t{i % 2}" for i in range(20)]
+    (tmp_path / "t.csv").write_text("\n".join(rows))
+    msg = _fails(tmp_path, "data=csv", "data.path=t.csv")
+    assert "The columns look separated by tab: set data.delimiter=tab" in msg
+    msg = _fails(tmp_path, "data=csv", "data.path=t.csv", "data.delimiter=ab")
+    assert "data.delimiter must be one character, got 'ab'; for a tab, write" in msg
+    for spelling in ("data.delimiter=tab", "data.delimiter='\\t'"):
+        _fails(tmp_path, "data=csv", "data.path=t.csv", spelling, code=0)
+
+
+def test_a_single_class(tmp_path) -> None:
+    (tmp_path / "d.csv").write_text("a,label\n" + "\n".join(f"{i},0" for i in range(20)))
+    msg = _fails(tmp_path, "data=csv", "data.path=d.csv")
+    assert "needs at least 2 classes, but every label is 0.0; for a numeric target use" in msg
