@@ -88,6 +88,29 @@ def test_manual_backward_accumulates_like_autograd() -> None:
     np.testing.assert_allclose(m.fc1.weight.grad.numpy(), 2 * once)
 
 
+def test_manual_backward_reuses_the_forward() -> None:
+    """As a hand-written layer does, backward uses the activations of the forward of the
+    same x instead of recomputing them; without that forward it recomputes; eval keeps none."""
+    from gradkit.models import ManualMLP
+
+    m = ManualMLP(3, 4, 2, task="regression").double()
+    calls = []
+    fc1_forward = m.fc1.forward
+    m.fc1.forward = lambda x: calls.append(1) or fc1_forward(x)
+    x, y = gradkit.randn(5, 3, dtype=gradkit.float64), gradkit.randn(5, 2, dtype=gradkit.float64)
+    out = m(x)
+    m.backward(x, out, y)
+    assert len(calls) == 1 and m._saved is None
+    reused = m.fc1.weight.grad.numpy().copy()
+    m.zero_grad()
+    m.backward(x.clone(), out, y)  # another x: recomputed, same gradients
+    assert len(calls) == 2
+    np.testing.assert_allclose(m.fc1.weight.grad.numpy(), reused)
+    m.eval()
+    m(x)
+    assert m._saved is None
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_models_gradcheck(name) -> None:
     cls = MODELS[name]
