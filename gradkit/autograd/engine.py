@@ -141,8 +141,8 @@ def _execute(
 ) -> list[Any]:
     """Run backward from ``edges`` seeded with ``grads``; return captured gradients.
 
-    ``be`` is the backend of the first root: nodes marked ``_quiet`` (1/x, log,
-    sqrt, pow) run in its ``quiet_fp``, so the inf/nan their formulas make at 0
+    ``be`` is the backend of the first root: nodes of ``fp_quiet`` ops (1/x, log,
+    sqrt, pow, exp) run in its ``quiet_fp``, so the inf/nan their formulas make at 0
     come without numpy warnings, as in PyTorch."""
     reach = run = None
     if capture is not None:

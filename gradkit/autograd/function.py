@@ -74,7 +74,12 @@ class FunctionMeta(type):
         cls._backward_cls = type(
             node_name,
             (base,),
-            {"_fn": cls, "__module__": cls.__module__, "__qualname__": node_name},
+            {
+                "_fn": cls,
+                "_quiet": getattr(cls, "fp_quiet", False),
+                "__module__": cls.__module__,
+                "__qualname__": node_name,
+            },
         )
 
 
@@ -314,6 +319,9 @@ class Op(Function):
 
     _array_level = True
     is_view = False
+    #: forward and backward make inf/nan from finite values (log(0), 1/x at 0): both run
+    #: in the backend's ``quiet_fp``, as PyTorch returns them without a warning
+    fp_quiet = False
 
     @classmethod
     def explain(cls, xp: Any, arrays: list, exc: Exception) -> Exception | None:
@@ -354,7 +362,11 @@ class Op(Function):
         ctx = cls._backward_cls()
         ctx.xp = be.xp
         try:
-            out = cls.forward(ctx, *arrays, **kwargs)
+            if cls.fp_quiet:
+                with be.quiet_fp():
+                    out = cls.forward(ctx, *arrays, **kwargs)
+            else:
+                out = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, TypeError) as exc:
             err = cls.explain(be.xp, arrays, exc)
             if err is None:

@@ -49,7 +49,7 @@ class Node:
     #: gradients this node returns come from user code and may alias anything
     _user = False
     #: its backward makes inf/nan from finite values (1/x at 0): the engine runs it
-    #: with numpy's warnings off, as PyTorch is silent (set by the op's forward)
+    #: with numpy's warnings off, as PyTorch is silent (the op's ``fp_quiet``)
     _quiet = False
     #: order in the engine's queue, smallest first: minus the creation count for op
     #: nodes (latest first), plus it for AccumulateGrad (after every op node)

@@ -16,6 +16,7 @@ __all__ = [
     "wrap_dim",
     "norm_dims",
     "float_dtype",
+    "to_float",
 ]
 
 
@@ -53,6 +54,12 @@ def _is_float(xp: Any, dt: Any) -> bool:
 
 
 is_float = _is_float
+
+
+def to_float(xp: Any, a: Any) -> Any:
+    """``a`` itself if it is floating, else ``a`` in the default float dtype (PyTorch's
+    float-valued functions of int and bool tensors: exp, log, sigmoid, ...)."""
+    return a if _is_float(xp, a.dtype) else xp.astype(a, float_dtype(xp))
 
 
 def promote(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from ..autograd.function import Op
 from ..autograd.tensor import Tensor
-from ..backend import get_default_dtype
-from ._util import wrap_dim
+from ._util import to_float, wrap_dim
 
 __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax"]
 
@@ -31,6 +30,7 @@ class Sigmoid(Op):
     @staticmethod
     def forward(ctx, a):
         xp = ctx.xp
+        a = to_float(xp, a)
         e = xp.exp(-xp.abs(a))  # never overflows
         out = xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         ctx.saved = (out,)
@@ -47,7 +47,7 @@ class Tanh(Op):
 
     @staticmethod
     def forward(ctx, a):
-        out = ctx.xp.tanh(a)
+        out = ctx.xp.tanh(to_float(ctx.xp, a))
         ctx.saved = (out,)
         return out
 
@@ -107,22 +107,14 @@ def relu(input: Tensor) -> Tensor:
     return Relu.apply(input)
 
 
-def _as_float(input: Tensor) -> Tensor:
-    """Integer and bool tensors in the default float dtype, as PyTorch's float-valued
-    elementwise functions take them (they cannot require grad, so nothing is lost)."""
-    if input.dtype.is_floating_point:
-        return input
-    return input.to(get_default_dtype())
-
-
 def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + exp(-x)), computed without overflow."""
-    return Sigmoid.apply(_as_float(input))
+    return Sigmoid.apply(input)
 
 
 def tanh(input: Tensor) -> Tensor:
     """Hyperbolic tangent."""
-    return Tanh.apply(_as_float(input))
+    return Tanh.apply(input)
 
 
 def _softmax_dim(input: Tensor, dim: int | None, name: str) -> int:

@@ -4,14 +4,12 @@ their backward sums each gradient back to its input's shape."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Any
 
 from ..autograd.function import Op, mixed_device_error
-from ..autograd.shapes import broadcast_error
 from ..autograd.tensor import Tensor, new_tensor
-from ._util import as_operand, float_dtype, is_float, operands, sum_to
+from ._util import as_operand, float_dtype, is_float, operands, sum_to, to_float
 
 __all__ = [
     "add",
@@ -171,12 +169,12 @@ def _float_pair(xp, a, b):
 
 class Div(Op):
     node_name = "DivBackward0"
+    fp_quiet = True  # g / b at b = 0
 
     @staticmethod
     def forward(ctx, a, b):
         a, b = _float_pair(ctx.xp, a, b)
         ctx.saved = (a, b)
-        ctx._quiet = True  # g / b at b = 0
         return a / b
 
     @staticmethod
@@ -190,6 +188,7 @@ class Div(Op):
 
 class Reciprocal(Op):
     node_name = "ReciprocalBackward0"
+    fp_quiet = True  # 1 / a at a = 0
 
     @staticmethod
     def forward(ctx, a):
@@ -198,7 +197,6 @@ class Reciprocal(Op):
             a = xp.astype(a, float_dtype(xp))
         out = 1.0 / a
         ctx.saved = (out,)
-        ctx._quiet = True  # 0 * inf where out is inf
         return out
 
     @staticmethod
@@ -217,8 +215,6 @@ class PowScalar(Op):
         a, p = operands(ctx.xp, a, p)
         ctx.p = p
         ctx.saved = (a,)
-        if p < 1 or p % 1:  # a ** (p - 1) at a = 0, or of a < 0
-            ctx._quiet = True
         if p == 2:
             return a * a
         return a**p
@@ -236,10 +232,19 @@ class PowScalar(Op):
         return (g * (p * a ** (p - 1)),)
 
 
+class PowScalarQuiet(PowScalar):
+    """``tensor ** number`` for exponents that are not whole numbers >= 0, where
+    ``a ** (p - 1)`` meets 0 or a negative base (``x ** 2`` stays on the plain op)."""
+
+    node_name = "PowBackward0"
+    fp_quiet = True
+
+
 class PowTensor(Op):
     """``tensor ** tensor`` and ``number ** tensor``."""
 
     node_name = "PowBackward1"
+    fp_quiet = True  # a ** (b - 1) and log(a) at a <= 0
 
     @staticmethod
     def forward(ctx, a, b):
@@ -252,7 +257,6 @@ class PowTensor(Op):
         a, b = operands(xp, a, b)
         out = a**b
         ctx.saved = (a, b, out)
-        ctx._quiet = True  # a ** (b - 1) and log(a) at a <= 0
         return out
 
     @staticmethod
@@ -305,16 +309,13 @@ class Neg(Op):
         return (-g,)
 
 
-def _to_float(xp, a):
-    return a if is_float(xp, a.dtype) else xp.astype(a, float_dtype(xp))
-
-
 class Exp(Op):
     node_name = "ExpBackward0"
+    fp_quiet = True  # overflow
 
     @staticmethod
     def forward(ctx, a):
-        out = ctx.xp.exp(_to_float(ctx.xp, a))
+        out = ctx.xp.exp(to_float(ctx.xp, a))
         ctx.saved = (out,)
         return out
 
@@ -325,12 +326,12 @@ class Exp(Op):
 
 class Log(Op):
     node_name = "LogBackward0"
+    fp_quiet = True  # log(0), g / a at a = 0
 
     @staticmethod
     def forward(ctx, a):
-        a = _to_float(ctx.xp, a)
+        a = to_float(ctx.xp, a)
         ctx.saved = (a,)
-        ctx._quiet = True  # g / a at a = 0
         return ctx.xp.log(a)
 
     @staticmethod
@@ -340,12 +341,12 @@ class Log(Op):
 
 class Sqrt(Op):
     node_name = "SqrtBackward0"
+    fp_quiet = True  # sqrt(-1), g / (2 * out) at out = 0
 
     @staticmethod
     def forward(ctx, a):
-        out = ctx.xp.sqrt(_to_float(ctx.xp, a))
+        out = ctx.xp.sqrt(to_float(ctx.xp, a))
         ctx.saved = (out,)
-        ctx._quiet = True  # g / (2 * out) at out = 0
         return out
 
     @staticmethod
@@ -493,12 +494,6 @@ def _device(a):
 
 
 # -- public functions --
-def _fp_quiet(t: Any) -> Any:
-    """For the ops that make inf/nan from finite inputs (log(0), x/0, sqrt(-1), exp
-    overflow): PyTorch returns them silently, numpy would warn about its own line."""
-    return t._be.quiet_fp() if isinstance(t, Tensor) else contextlib.nullcontext()
-
-
 def add(input: Tensor, other: Any, *, alpha: Any = 1) -> Tensor:
     """``input + alpha * other``, broadcasting."""
     if other.__class__ is not Tensor:
@@ -535,8 +530,7 @@ def div(input: Tensor, other: Any, *, rounding_mode: str | None = None) -> Tenso
         raise NotImplementedError("div(rounding_mode=...) is not supported; use true division")
     if other.__class__ is not Tensor:
         other = as_operand(other)
-    with _fp_quiet(input if isinstance(input, Tensor) else other):
-        return Div.apply(input, other)
+    return Div.apply(input, other)
 
 
 true_divide = div
@@ -544,8 +538,7 @@ true_divide = div
 
 def reciprocal(input: Tensor) -> Tensor:
     """``1 / input``."""
-    with _fp_quiet(input):
-        return Reciprocal.apply(input)
+    return Reciprocal.apply(input)
 
 
 def rdiv(input: Tensor, other: Any) -> Tensor:
@@ -556,18 +549,15 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
 def pow(input: Any, exponent: Any) -> Tensor:
     """``input ** exponent``; either side may be a number."""
     exponent = as_operand(exponent)
-    if exponent.__class__ is int and exponent >= 0:  # x ** 2: no inf/nan from finite x
-        return PowScalar.apply(input, p=exponent)
-    with _fp_quiet(input if isinstance(input, Tensor) else exponent):
-        if isinstance(exponent, Tensor):
-            return PowTensor.apply(as_operand(input), exponent)
-        return PowScalar.apply(input, p=exponent)
+    if isinstance(exponent, Tensor):
+        return PowTensor.apply(as_operand(input), exponent)
+    whole = exponent.__class__ in (int, float) and exponent >= 0 and exponent % 1 == 0
+    return (PowScalar if whole else PowScalarQuiet).apply(input, p=exponent)
 
 
 def rpow(input: Tensor, other: Any) -> Tensor:
     """``other ** input`` (what ``2 ** x`` calls)."""
-    with _fp_quiet(input):
-        return Rpow.apply(as_operand(other), input)
+    return Rpow.apply(as_operand(other), input)
 
 
 def neg(input: Tensor) -> Tensor:
@@ -577,20 +567,17 @@ def neg(input: Tensor) -> Tensor:
 
 def exp(input: Tensor) -> Tensor:
     """e to the power of each element."""
-    with _fp_quiet(input):
-        return Exp.apply(input)
+    return Exp.apply(input)
 
 
 def log(input: Tensor) -> Tensor:
     """Natural logarithm of each element."""
-    with _fp_quiet(input):
-        return Log.apply(input)
+    return Log.apply(input)
 
 
 def sqrt(input: Tensor) -> Tensor:
     """Square root of each element."""
-    with _fp_quiet(input):
-        return Sqrt.apply(input)
+    return Sqrt.apply(input)
 
 
 def abs(input: Tensor) -> Tensor:
@@ -657,8 +644,8 @@ def _nograd_binary(a: Any, b: Any, fn: Any, name: str) -> Tensor:
     x, y = operands(xp, a._data if ta is not None else a, b._data if tb is not None else b)
     try:
         out = fn(xp, x, y)
-    except ValueError:
-        err = broadcast_error([v.shape for v in (x, y) if hasattr(v, "shape")])
+    except ValueError as exc:
+        err = Op.explain(xp, [x, y], exc)  # the same words as the ops with a gradient
         if err is None:
             raise
         raise err from None
