@@ -1,5 +1,12 @@
-"""``SweepSummary``: at the end of a sweep, a table of every job's overrides and final
-metric (best first), printed with rich and written as ``summary.csv`` in the sweep folder.
+"""``SweepSummary``: a sweep's folder, its stop requests and its summary.
+
+* At the start it claims the sweep folder (never shared, never an old sweep's).
+* While jobs run, Ctrl-C or SIGTERM to gradkit asks every running job to stop at
+  its next step boundary (SIGTERM is forwarded to the jobs' worker processes; a
+  terminal's Ctrl-C reaches them itself) and jobs not yet started are skipped.
+* At the end — also after a stop — a table of every job's overrides and final
+  metric (best first), printed with rich and written as ``summary.csv``; jobs that
+  failed with a config or data error are listed, and the sweep exits 2 naming them.
 
 It reads each job's ``result.json`` from the sweep folder rather than collecting
 results in memory, so it works with every launcher (joblib and submitit run jobs
@@ -8,27 +15,85 @@ in other processes).
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import json
 import math
+import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-__all__ = ["SweepSummary", "collect", "write_summary"]
+__all__ = ["SweepSummary", "collect", "write_summary", "sweep_stopping", "SWEEP", "finish"]
+
+#: this process's sweep: its folder once claimed, and whether it was summarised
+SWEEP: dict[str, Any] = {}
+#: the file a stopping sweep leaves for jobs not yet started (in any process)
+STOP_FILE = ".stopping"
 
 
 def collect(sweep_dir: Path) -> list[dict]:
     """Every job's result in ``sweep_dir`` (jobs that wrote none are left out)."""
     rows = []
-    for path in sorted(sweep_dir.glob("**/result.json")):
+    for path in sorted(sweep_dir.glob("*/result.json")):
         try:
-            rows.append(json.loads(path.read_text()))
+            row = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if isinstance(row, dict):
+            rows.append(row)
     return rows
+
+
+def sweep_stopping(job_dir: Path) -> str | None:
+    """The signal's name when this job's sweep is stopping (its jobs are skipped)."""
+    from gradkit.runtime import signals
+
+    if signals.requested():
+        return signals.signal_name(signals.requested() or 0)
+    try:
+        return (job_dir.parent / STOP_FILE).read_text().strip() or "a signal"
+    except OSError:
+        return None
+
+
+def _running_jobs(sweep_dir: Path) -> list[int]:
+    """The pids of this sweep's jobs that are still running (their lock holds it)."""
+    from .rundir import LOCK
+
+    pids = []
+    for lock in sweep_dir.glob(f"*/{LOCK}"):
+        if (lock.parent / "result.json").exists():
+            continue
+        try:
+            pid = int(lock.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if pid != os.getpid():
+            pids.append(pid)
+    return pids
+
+
+def _on_stop(sweep_dir: Path, signum: int) -> None:
+    """A stop during a sweep: mark it stopping and pass SIGTERM on to running jobs."""
+    from gradkit.runtime import signals
+
+    name = signals.signal_name(signum)
+    with contextlib.suppress(OSError):
+        (sweep_dir / STOP_FILE).write_text(name + "\n")
+    if signum == signal.SIGTERM:
+        for pid in _running_jobs(sweep_dir):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signum)
+    sys.stderr.write(
+        f"gradkit: {name}: stopping the sweep — running jobs save a checkpoint, the rest "
+        "are skipped; the summary follows\n"
+    )
 
 
 def _sort_key(direction: str):
@@ -43,84 +108,120 @@ def _sort_key(direction: str):
 
 def write_summary(sweep_dir: Path, rows: list[dict]) -> Path:
     """``summary.csv``: one row per job, best first."""
+    from gradkit.runtime.files import write_text
+
     path = sweep_dir / "summary.csv"
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
+    f = io.StringIO(newline="")
+    w = csv.writer(f)
+    w.writerow(
+        [
+            "rank",
+            "job",
+            "overrides",
+            "metric_name",
+            "metric",
+            "val_loss",
+            "steps",
+            "status",
+            "run_dir",
+        ]
+    )
+    for rank, r in enumerate(rows, start=1):
         w.writerow(
             [
-                "rank",
-                "job",
-                "overrides",
-                "metric_name",
-                "metric",
-                "val_loss",
-                "steps",
-                "status",
-                "run_dir",
+                rank,
+                r.get("job"),
+                " ".join(r.get("overrides", [])),
+                r.get("metric_name"),
+                r.get("metric"),
+                r.get("val_loss"),
+                r.get("steps"),
+                r.get("status"),
+                r.get("run_dir"),
             ]
         )
-        for rank, r in enumerate(rows, start=1):
-            w.writerow(
-                [
-                    rank,
-                    r.get("job"),
-                    " ".join(r.get("overrides", [])),
-                    r.get("metric_name"),
-                    r.get("metric"),
-                    r.get("val_loss"),
-                    r.get("steps"),
-                    r.get("status"),
-                    r.get("run_dir"),
-                ]
-            )
+    write_text(path, f.getvalue())
     return path
 
 
 class SweepSummary(Callback):
     """Hydra callback (``hydra.callbacks.sweep_summary`` in ``conf/train.yaml``)."""
 
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        from gradkit.errors import UserError
+        from gradkit.runtime import signals
+
+        from .hydra_app import print_error
+        from .rundir import claim
+
+        sweep_dir = Path(str(config.hydra.sweep.dir))
+        try:
+            claim(sweep_dir, "hydra.sweep.dir")
+        except UserError as e:  # Hydra turns a callback's Exception into a warning
+            print_error(str(e))
+            raise SystemExit(2) from None
+        SWEEP["dir"] = sweep_dir
+        SWEEP["done"] = False
+        signals.install()
+        signals.enter_deferred()
+        signals.on_request(lambda signum: _on_stop(sweep_dir, signum))
+
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        sweep_dir = Path(config.hydra.sweep.dir)
-        rows = collect(sweep_dir)
-        if not rows:
-            return
-        direction = rows[0].get("direction", "max")
-        rows.sort(key=_sort_key(direction))
-        path = write_summary(sweep_dir, rows)
+        finish()
 
-        from rich.table import Table
 
-        name = rows[0].get("metric_name", "metric")
-        best = "highest" if direction == "max" else "lowest"
-        common = set.intersection(*(set(r.get("overrides", [])) for r in rows))
-        caption = f"in every job: {' '.join(sorted(common))}" if common else None
-        table = Table(
-            title=f"sweep: {len(rows)} jobs, best first ({best} validation {name})", caption=caption
+def finish() -> None:
+    """Summarise this process's sweep (once), whether it ended or was stopped."""
+    sweep_dir = SWEEP.get("dir")
+    if sweep_dir is None or SWEEP.get("done"):
+        return
+    SWEEP["done"] = True
+    rows = collect(sweep_dir)
+    SWEEP["rows"] = rows
+    if not rows:
+        return
+    _show(sweep_dir, rows)
+
+
+def _show(sweep_dir: Path, rows: list[dict]) -> None:
+    """Print the summary table and write summary.csv."""
+    direction = next((r["direction"] for r in rows if r.get("direction")), "max")
+    rows.sort(key=_sort_key(direction))
+    path = write_summary(sweep_dir, rows)
+
+    from rich.table import Table
+
+    name = next((r["metric_name"] for r in rows if r.get("metric_name")), "metric")
+    best = "highest" if direction == "max" else "lowest"
+    common = set.intersection(*(set(r.get("overrides", [])) for r in rows))
+    caption = f"in every job: {' '.join(sorted(common))}" if common else None
+    table = Table(
+        title=f"sweep: {len(rows)} jobs, best first ({best} validation {name})", caption=caption
+    )
+    for col, just in (
+        ("#", "right"),
+        ("job", "right"),
+        ("overrides", "left"),
+        (f"val {name}", "right"),
+        ("val loss", "right"),
+        ("status", "left"),
+    ):
+        table.add_column(col, justify=just)  # type: ignore[arg-type]
+    for rank, r in enumerate(rows, start=1):
+        varying = [o for o in r.get("overrides", []) if o not in common]
+        table.add_row(
+            str(rank),
+            str(r.get("job", "")),
+            " ".join(varying),
+            _num(r.get("metric")),
+            _num(r.get("val_loss")),
+            str(r.get("status", "")),
         )
-        for col, just in (
-            ("#", "right"),
-            ("job", "right"),
-            ("overrides", "left"),
-            (f"val {name}", "right"),
-            ("val loss", "right"),
-            ("status", "left"),
-        ):
-            table.add_column(col, justify=just)  # type: ignore[arg-type]
-        for rank, r in enumerate(rows, start=1):
-            varying = [o for o in r.get("overrides", []) if o not in common]
-            table.add_row(
-                str(rank),
-                str(r.get("job", "")),
-                " ".join(varying),
-                _num(r.get("metric")),
-                _num(r.get("val_loss")),
-                str(r.get("status", "")),
-            )
-        from .common import console
+    from .common import console
 
-        out = console()
-        out.print(table)
-        out.print(f"summary: {path}")
+    out = console()
+    out.print(table)
+    out.print(f"summary: {path}")
 
 
 def _num(v: Any) -> str:

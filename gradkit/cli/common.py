@@ -27,6 +27,9 @@ __all__ = [
     "run_dir",
     "write_result",
     "exit_codes",
+    "start_run",
+    "parallel_job",
+    "DISK_ERROR",
 ]
 
 log = logging.getLogger("gradkit")
@@ -155,7 +158,10 @@ def build_optimizer(opt_cfg: DictConfig, model: Any) -> Any:
 
 
 def write_result(folder: Path, **fields: Any) -> None:
-    """``result.json``: the job, its overrides and what it measured (sweeps read it)."""
+    """``result.json``: the job, its overrides and what it measured (sweeps read it);
+    replaced atomically, never written through a link."""
+    from gradkit.runtime.files import write_text
+
     hc = HydraConfig.get()
     out = {
         "job": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
@@ -166,30 +172,111 @@ def write_result(folder: Path, **fields: Any) -> None:
     for k, v in out.items():
         if isinstance(v, float) and not math.isfinite(v):
             out[k] = None
-    (folder / "result.json").write_text(json.dumps(out, indent=1))
+    write_text(folder / "result.json", json.dumps(out, indent=1))
+
+
+def _try_write_result(folder: Path, **fields: Any) -> None:
+    """``write_result`` when the failure being reported may be the disk itself."""
+    try:
+        write_result(folder, **fields)
+    except OSError as e:
+        log.warning("result.json not written: %s", e)
+
+
+def parallel_job() -> bool:
+    """True in a sweep job that runs in a worker process (joblib, submitit)."""
+    hc = HydraConfig.get()
+    return hc.mode == RunMode.MULTIRUN and "basic_launcher" not in str(
+        hc.launcher.get("_target_", "")
+    )
+
+
+class FolderRefused(Exception):
+    """The run folder is not this run's to write (its message says why)."""
+
+
+def start_run(cfg: DictConfig, folder: Path) -> None:
+    """Claim the run folder (refused: nothing written), open its log, record its config."""
+    from gradkit.errors import UserError
+
+    from .logs import open_run_logs
+    from .rundir import claim, record_config
+
+    hc = HydraConfig.get()
+    resume = cfg.get("resume")
+    in_place = bool(resume) and _same_folder(Path(str(resume)), folder)
+    try:
+        claim(folder, "hydra.run.dir", resume=in_place)
+    except UserError as e:
+        raise FolderRefused(str(e)) from None
+    open_run_logs()
+    overrides = [o for o in hc.overrides.task if not o.startswith("resume=")]
+    record_config(folder, cfg, hc, overrides)
+
+
+def _same_folder(resume: Path, folder: Path) -> bool:
+    target = resume.parent if resume.suffix == ".npz" else resume
+    try:
+        return target.resolve() == folder.resolve()
+    except OSError:
+        return False
 
 
 def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap a task function: a user mistake logs its message and exits 2 (no traceback);
-    Ctrl-C twice exits 130."""
+    """Wrap a task function: claim its folder, then map failures to exit statuses — a
+    user mistake logs its message and exits 2 (no traceback), a file that cannot be
+    written exits 74, a signal ends as signals do (128 + its number).  In a sweep a
+    failed job records its error and the sweep goes on."""
 
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(fn)
         def task(cfg: DictConfig) -> Any:
             from gradkit.backend import DeviceUnavailableError
             from gradkit.errors import UserError
+            from gradkit.runtime import signals
+            from gradkit.runtime.files import DiskError
 
+            from .callbacks import sweep_stopping
+
+            folder = run_dir()
+            multirun = HydraConfig.get().mode == RunMode.MULTIRUN
             try:
+                start_run(cfg, folder)
+                stopping = sweep_stopping(folder)
+                if multirun and stopping:
+                    log.warning("job skipped: the sweep was stopped by %s", stopping)
+                    write_result(folder, status=f"skipped: sweep stopped by {stopping}")
+                    return math.nan
                 return fn(cfg)
+            except FolderRefused as e:
+                log.error("%s", e)
+                if multirun:
+                    return math.nan
+                raise SystemExit(2) from None
             except (UserError, DeviceUnavailableError) as e:
                 log.error("%s", e)
-                write_result(run_dir(), status=f"error: {e}")
+                _try_write_result(folder, status=f"error: {e}")
+                if multirun:
+                    return math.nan
                 raise SystemExit(2) from None
-            except KeyboardInterrupt:
-                log.warning("gradkit %s: stopped (Ctrl-C)", command)
-                write_result(run_dir(), status="stopped")
-                raise SystemExit(130) from None
+            except DiskError as e:
+                log.error("%s", e)
+                _try_write_result(folder, status=f"error: {e}")
+                if multirun:
+                    return math.nan
+                raise SystemExit(DISK_ERROR) from None
+            except signals.Stopped as e:
+                name = signals.signal_name(e.signum)
+                log.warning("gradkit %s: stopped by %s", command, name)
+                _try_write_result(folder, status=f"stopped by {name}")
+                if multirun and parallel_job():
+                    return math.nan
+                raise
 
         return task
 
     return wrap
+
+
+#: exit status when a run's file could not be written (sysexits' EX_IOERR)
+DISK_ERROR = 74

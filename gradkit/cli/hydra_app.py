@@ -33,13 +33,33 @@ __all__ = ["launch", "prepare", "friendly_message", "print_error", "known_keys"]
 
 
 class WorkingDirConf(SearchPathPlugin):
-    """Searches ``./conf`` (where gradkit runs) before gradkit's own configs, so users
-    add or override YAML files without touching the package."""
+    """Searches ``./conf`` (where gradkit runs) after gradkit's own configs: a user adds
+    options to the groups and recipes there, but a file in the working folder never
+    replaces gradkit's primary config or one of its options (:func:`shadowed` warns)."""
 
     def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
         conf = Path.cwd() / "conf"
         if conf.is_dir():
-            search_path.prepend(provider="gradkit-cwd", path=f"file://{conf}")
+            search_path.append(provider="gradkit-cwd", path=f"file://{conf}")
+
+
+def shadowed(conf: Path | None = None) -> list[str]:
+    """Files in ``./conf`` that name gradkit's own configs (and so are not used)."""
+    from importlib.resources import files
+
+    conf = conf or Path.cwd() / "conf"
+    if not conf.is_dir():
+        return []
+    ours = files("gradkit.conf")
+    out = []
+    try:
+        for f in sorted(conf.glob("*.yaml")) + sorted(conf.glob("*/*.yaml")):
+            rel = f.relative_to(conf).as_posix()
+            if ours.joinpath(rel).is_file():
+                out.append(f"conf/{rel}")
+    except OSError:
+        return out
+    return out
 
 
 # -- the keys a config can have, for "did you mean" -----------------------------------------
@@ -173,8 +193,26 @@ def _install_error_translation() -> None:
         return
 
     def run_and_report(func: Callable[[], Any]) -> Any:
+        from gradkit.errors import UserError
+
         try:
             return func()
+        except BrokenPipeError:
+            raise
+        except UserError as ex:
+            print_error(str(ex))
+            sys.exit(2)
+        except (FileExistsError, NotADirectoryError) as ex:
+            print_error(
+                f"{ex.filename} is a file, not a folder; name a folder for hydra.run.dir or "
+                "hydra.sweep.dir"
+            )
+            sys.exit(2)
+        except OSError as ex:
+            from .common import DISK_ERROR
+
+            print_error(f"cannot write {ex.filename or 'a run file'}: {ex.strerror or ex}")
+            sys.exit(DISK_ERROR)
         except Exception as ex:
             message = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else friendly_message(ex)
             if message is None:
@@ -193,7 +231,10 @@ def _install_error_translation() -> None:
 
 def prepare() -> None:
     """Everything an app needs before ``@hydra.main`` runs (idempotent)."""
+    from .rundir import register_resolver
+
     schema.register()
+    register_resolver()
     Plugins.instance().register(WorkingDirConf)
     _install_error_translation()
 
@@ -201,11 +242,41 @@ def prepare() -> None:
 def launch(name: str, task: Callable[[DictConfig], Any], args: list[str]) -> int:
     """Run ``gradkit NAME ARGS``: ``task`` as a Hydra app on ``conf/NAME.yaml``.  Hydra
     reads the arguments from ``sys.argv`` and names the job (and its log file) after
-    ``task``'s module."""
+    ``task``'s module.  Returns the exit status (a sweep's: see :func:`sweep_status`)."""
     prepare()
+    for f in shadowed():
+        sys.stderr.write(
+            f"gradkit: warning: {f} is not used: it has the name of one of gradkit's own "
+            "configs, which a file in the working folder cannot replace; give it another "
+            "name (./conf adds options to the groups and recipes)\n"
+        )
     app = hydra.main(version_base="1.3", config_path="pkg://gradkit.conf", config_name=name)
     sys.argv = [f"gradkit {name}", *args]
-    app(task)()
+    from . import callbacks
+
+    try:
+        app(task)()
+    except BaseException:
+        callbacks.finish()  # a sweep stopped at once still writes what finished
+        raise
+    return sweep_status()
+
+
+def sweep_status() -> int:
+    """0, or the status of a sweep that was stopped (128 + signal) or had failed jobs (2)."""
+    from gradkit.runtime import signals
+
+    from .callbacks import SWEEP
+
+    if "dir" not in SWEEP:
+        return 0
+    if signals.requested():
+        return signals.exit_status(signals.requested() or 0)
+    failed = [r for r in SWEEP.get("rows", []) if str(r.get("status", "")).startswith("error")]
+    if failed:
+        jobs = ", ".join(f"job {r.get('job')} ({r.get('status')})" for r in failed)
+        print_error(f"{len(failed)} job(s) of the sweep in {SWEEP['dir']} failed: {jobs}")
+        return 2
     return 0
 
 

@@ -64,10 +64,39 @@ def usage() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``gradkit`` console script; returns the exit status."""
-    args = sys.argv[1:] if argv is None else list(argv)
+    """Entry point of the ``gradkit`` console script; returns the exit status.
+
+    Ctrl-C and SIGTERM at any moment end with a message and 128 + the signal's number
+    (a training run first saves a checkpoint); output into a closed pipe ends quietly."""
+    from ..runtime import signals
+
+    signals.install()
+    try:
+        return _main(sys.argv[1:] if argv is None else list(argv))
+    except signals.Stopped as e:
+        _quiet_stdout()
+        sys.stderr.write(f"gradkit: stopped by {signals.signal_name(e.signum)}\n")
+        return signals.exit_status(e.signum)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 141  # as if killed by SIGPIPE, what a shell reports for `... | head`
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit cannot fail again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def _main(args: list[str]) -> int:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage(), end="")
+        sys.stdout.flush()
         return 0
     if args[0] in ("-V", "--version"):
         print(f"gradkit {__version__}")

@@ -72,6 +72,8 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
 
     trainer = Trainer(model, optimizer, ds.to(dev), loop, run_dir, cfg.seed, dev, reporter)
     resume = find_checkpoint(cfg.resume) if cfg.resume else None
+    if resume is not None and resume.parent.resolve() != run_dir.resolve():
+        _copy_history(resume.parent, run_dir)
     log.info(
         "training %d steps (%s); outputs in %s",
         trainer.total,
@@ -81,9 +83,20 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     return trainer.run(resume)
 
 
+def _copy_history(source: Path, run_dir: Path) -> None:
+    """A resume into a new folder starts from the source run's metrics (the loop drops
+    the records after the checkpoint's step)."""
+    from gradkit.runtime.files import write_text
+
+    src = source / "metrics.jsonl"
+    if src.is_file() and not src.is_symlink():
+        write_text(run_dir / "metrics.jsonl", src.read_text(encoding="utf-8", errors="replace"))
+
+
 @exit_codes("train")
 def run(cfg: DictConfig) -> float:
     """The task function: train, report, and exit with the right status on failure."""
+    from gradkit.runtime import signals
     from gradkit.train import TrainingFailed, TrainingInterrupted
 
     hc = HydraConfig.get()
@@ -97,15 +110,21 @@ def run(cfg: DictConfig) -> float:
             return math.nan  # one diverging job does not stop the sweep
         raise SystemExit(1) from None
     except TrainingInterrupted as e:
+        name = signals.signal_name(e.signum)
         log.warning(
-            "interrupted after step %d; checkpoint saved in %s. Continue with: "
+            "%s: stopped after step %d; checkpoint saved in %s. Continue with: "
             "gradkit train resume=%s",
+            name,
             e.step,
             e.checkpoint,
             run_dir,
         )
-        write_result(run_dir, status=f"interrupted at step {e.step}")
-        raise SystemExit(130) from None
+        write_result(
+            run_dir, status=f"{signals.status_word(e.signum)} at step {e.step}", steps=e.step
+        )
+        if hc.mode == RunMode.MULTIRUN:
+            return math.nan  # later jobs are skipped; the sweep exits 128 + signal
+        raise SystemExit(signals.exit_status(e.signum)) from None
     log.info(
         "done: %d steps; validation %s %.4g, loss %.4g; outputs in %s",
         result.steps,
@@ -127,18 +146,26 @@ def run(cfg: DictConfig) -> float:
     return result.metric
 
 
-def _resume_overrides(args: list[str]) -> list[str]:
-    """``resume=DIR`` replays the run's own overrides first, so the config is the same."""
-    resume = next((a.split("=", 1)[1] for a in args if a.startswith("resume=")), None)
-    if not resume:
-        return args
-    saved = Path(resume) / ".hydra" / "overrides.yaml"
-    if not saved.is_file():
-        return args
-    old = [o for o in OmegaConf.load(saved) if not str(o).startswith("resume=")]
-    return [str(o) for o in old] + args
-
-
 def main(args: list[str]) -> int:
-    """Run ``gradkit train ARGS``."""
-    return launch("train", run, _resume_overrides(args))
+    """Run ``gradkit train ARGS`` (``resume=DIR``: see :mod:`gradkit.cli.resume`)."""
+    from gradkit.errors import UserError
+
+    from .hydra_app import print_error
+    from .resume import plan_resume
+
+    try:
+        plan = plan_resume(args)
+    except UserError as e:
+        print_error(str(e))
+        return 2
+    if plan is None:
+        return launch("train", run, args)
+    if plan.nothing_to_do:
+        print(plan.nothing_to_do)
+        return 0
+    if plan.replayed:
+        print(f"resume: replaying {plan.folder / '.hydra' / 'overrides.yaml'}: "
+              f"{' '.join(plan.replayed)}")  # fmt: skip
+    where = "in place" if plan.in_place else "into a new folder"
+    print(f"resume: continuing {plan.checkpoint} {where}")
+    return launch("train", run, plan.args)

@@ -1,11 +1,18 @@
-"""Checkpoints: parameters, gradients and optimizer state (``checkpoint.npz``) plus the
-loop's position (``checkpoint.json``) — everything a resumed run needs to continue
-bit for bit."""
+"""Checkpoints: one file, ``checkpoint.npz``, holding parameters, gradients, optimizer state
+and the loop's position (a JSON member ``meta``) — everything a resumed run needs to
+continue bit for bit.
+
+One file is one commit point: it is written beside the old one and renamed over it,
+so a crash at any instant leaves the previous checkpoint or the new one, never a
+mix.  Loading checks everything against the model and optimizer it is loaded into
+(names, shapes, dtypes, the position's bounds) and reads array headers before their
+data, so a corrupt, truncated, foreign or hostile file is a clear error naming it.
+"""
 
 from __future__ import annotations
 
 import json
-import os
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +22,18 @@ from ..autograd.creation import tensor
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..errors import UserError
+from ..runtime.files import atomic_write
 
-__all__ = ["save_checkpoint", "load_checkpoint", "save_params", "find_checkpoint"]
+__all__ = ["save_checkpoint", "load_checkpoint", "save_params", "find_checkpoint", "read_meta"]
+
+FORMAT = 1
+META = "meta"
+#: the largest meta member read (the real one is a few kB)
+_META_LIMIT = 1 << 20
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be resumed from; the message names the file."""
 
 
 def _host(t: Tensor) -> np.ndarray:
@@ -24,18 +41,21 @@ def _host(t: Tensor) -> np.ndarray:
 
 
 def save_params(model: Any, path: Path) -> None:
-    """The model's ``state_dict`` as an ``.npz`` file (names as keys)."""
+    """The model's ``state_dict`` as an ``.npz`` file (names as keys), replaced atomically."""
     arrays = {k: _host(v) for k, v in model.state_dict().items()}
-    tmp = Path(str(path) + ".tmp.npz")
-    np.savez(tmp, **arrays)
-    os.replace(tmp, path)
+    with atomic_write(path, fault="params") as f:
+        np.savez(f, **arrays)
 
 
-def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, position: dict) -> Path:
-    """Write ``checkpoint.npz`` and ``checkpoint.json``; returns the .npz path."""
+def save_checkpoint(
+    run_dir: Path, model: Any, optimizer: Any, position: dict, total: int | None = None
+) -> Path:
+    """Write ``checkpoint.npz`` (atomically, as a whole); returns its path."""
     arrays: dict[str, np.ndarray] = {}
+    shapes: dict[str, list] = {}
     for name, p in model.named_parameters():
         arrays[f"param/{name}"] = _host(p)
+        shapes[name] = [list(p.shape), str(arrays[f"param/{name}"].dtype)]
         if p.grad is not None:
             arrays[f"grad/{name}"] = _host(p.grad)
     sd = optimizer.state_dict()
@@ -47,64 +67,222 @@ def save_checkpoint(run_dir: Path, model: Any, optimizer: Any, position: dict) -
                 arrays[f"opt/{idx}/{k}"] = _host(v)
             else:
                 scalars[str(idx)][k] = v.item() if isinstance(v, Tensor) else v
-    npz = run_dir / "checkpoint.npz"
-    tmp = run_dir / "checkpoint.tmp.npz"
-    np.savez(tmp, **arrays)
-    os.replace(tmp, npz)
-    meta = {"position": position, "param_groups": sd["param_groups"], "state": scalars}
-    (run_dir / "checkpoint.json").write_text(json.dumps(meta, indent=1, default=_plain))
-    return npz
+    meta = {
+        "format": FORMAT,
+        "position": position,
+        "total": total,
+        "model": type(model).__name__,
+        "optimizer": type(optimizer).__name__,
+        "params": shapes,
+        "param_groups": sd["param_groups"],
+        "state": scalars,
+    }
+    blob = json.dumps(meta, default=_plain).encode("utf-8")
+    arrays[META] = np.frombuffer(blob, dtype=np.uint8)
+    path = run_dir / "checkpoint.npz"
+    with atomic_write(path, fault="checkpoint") as f:
+        np.savez(f, **arrays)
+    return path
 
 
 def _plain(v: Any) -> Any:
     if isinstance(v, tuple):
         return list(v)
+    if isinstance(v, np.generic):
+        return v.item()
     raise TypeError(f"cannot save {type(v).__name__} in a checkpoint")
 
 
-def find_checkpoint(path: str) -> Path:
+def find_checkpoint(path: str | Path) -> Path:
     """The checkpoint of a run folder (or the ``checkpoint.npz`` given directly)."""
     p = Path(path)
     if p.is_dir():
         p = p / "checkpoint.npz"
-    if not p.exists() or not p.with_suffix(".json").exists():
+    if not p.is_file():
         raise UserError(
-            f"resume={path}: no checkpoint there (expected checkpoint.npz and checkpoint.json in "
-            "a run folder); runs save one every loop.checkpoint_every steps, at the end, and "
-            "when interrupted with Ctrl-C"
+            f"resume={path}: no checkpoint there (expected checkpoint.npz in a run folder); "
+            "runs save one every loop.checkpoint_every steps, at the end, and when stopped "
+            "by Ctrl-C or SIGTERM"
         )
     return p
 
 
-def load_checkpoint(path: Path, model: Any, optimizer: Any) -> dict:
-    """Restore parameters, gradients and optimizer state; return the loop position."""
-    meta = json.loads(path.with_suffix(".json").read_text())
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files}
-    params = dict(model.named_parameters())
+# -- reading ------------------------------------------------------------------------------------
+def _bad(path: Path, what: str) -> CheckpointError:
+    return CheckpointError(
+        f"{path}: {what}; it cannot be resumed from (start a new run, or resume from "
+        "another copy of the run)"
+    )
+
+
+class _Reader:
+    """The members of a checkpoint, each header checked before its data is read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.zip = zipfile.ZipFile(path)
+            self.names = {n[:-4] for n in self.zip.namelist() if n.endswith(".npy")}
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+            raise _bad(path, f"not a readable checkpoint (truncated or corrupt: {e})") from None
+
+    def close(self) -> None:
+        self.zip.close()
+
+    def read(self, name: str, shape: tuple | None, dtype: Any, limit: int | None = None) -> Any:
+        """Member ``name`` as an array, refused unless its header has this shape and dtype."""
+        try:
+            with self.zip.open(name + ".npy") as f:
+                version = np.lib.format.read_magic(f)
+                reader = (
+                    np.lib.format.read_array_header_1_0
+                    if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0
+                )
+                got_shape, fortran, got_dtype = reader(f)
+                if got_dtype.hasobject:
+                    raise _bad(self.path, f"{name!r} holds Python objects, not numbers")
+                if shape is not None and tuple(got_shape) != tuple(shape):
+                    raise _bad(
+                        self.path,
+                        f"{name!r} has shape {list(got_shape)}, this model's has {list(shape)}",
+                    )
+                if dtype is not None and got_dtype != np.dtype(dtype):
+                    raise _bad(
+                        self.path, f"{name!r} has dtype {got_dtype}, this model's is {dtype}"
+                    )
+                count = int(np.prod(got_shape))
+                if limit is not None and count > limit:
+                    raise _bad(self.path, f"{name!r} is too large ({count} elements)")
+                data = f.read(count * got_dtype.itemsize)
+                if len(data) != count * got_dtype.itemsize:
+                    raise _bad(self.path, f"{name!r} is truncated")
+                arr = np.frombuffer(data, dtype=got_dtype)
+                order = "F" if fortran else "C"
+                return arr.reshape(got_shape, order=order).copy()
+        except CheckpointError:
+            raise
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
+            raise _bad(self.path, f"member {name!r} cannot be read ({e})") from None
+
+
+def read_meta(path: Path) -> dict:
+    """The checkpoint's ``meta`` record (position, total, classes), checked for form."""
+    r = _Reader(path)
+    try:
+        return _meta(r)
+    finally:
+        r.close()
+
+
+def _meta(r: _Reader) -> dict:
+    if META not in r.names:
+        raise _bad(r.path, "no 'meta' record (not a gradkit checkpoint, or one made before 0.4)")
+    raw = r.read(META, None, np.uint8, limit=_META_LIMIT)
+    try:
+        meta = json.loads(bytes(raw).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise _bad(r.path, f"its 'meta' record is not valid JSON ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _bad(r.path, "its 'meta' record has an unknown format")
+    pos = meta.get("position")
+    if not isinstance(pos, dict):
+        raise _bad(r.path, "its 'meta' record has no position")
+    for key in ("step", "micro"):
+        v = pos.get(key)
+        if type(v) is not int or v < 0:
+            raise _bad(r.path, f"position.{key} must be a whole number >= 0, got {v!r}")
+    total = meta.get("total")
+    if total is not None and (type(total) is not int or total < 1):
+        raise _bad(r.path, f"'total' must be a whole number >= 1, got {total!r}")
+    if not isinstance(meta.get("state"), dict) or not isinstance(meta.get("param_groups"), list):
+        raise _bad(r.path, "its 'meta' record has no optimizer state")
+    return meta
+
+
+def load_checkpoint(
+    path: Path, model: Any, optimizer: Any, total: int | None = None, accumulate: int = 1
+) -> dict:
+    """Restore parameters, gradients and optimizer state; return the loop position.
+
+    Everything is checked before anything is changed: a refused checkpoint leaves the
+    model and optimizer as they were."""
+    r = _Reader(path)
+    try:
+        meta = _meta(r)
+        step, micro = meta["position"]["step"], meta["position"]["micro"]
+        if micro != step * accumulate:
+            raise _bad(
+                path,
+                f"its position (step {step}, micro-batch {micro}) does not fit "
+                f"loop.accumulate={accumulate}",
+            )
+        if total is not None and step > total:
+            raise _bad(path, f"it is at step {step}, past this run's last step {total}")
+        for key, mine in (("model", model), ("optimizer", optimizer)):
+            if meta.get(key) != type(mine).__name__:
+                raise _bad(
+                    path, f"it was saved by {key} {meta.get(key)}, not {type(mine).__name__}"
+                )
+        params = dict(model.named_parameters())
+        expected = {f"param/{n}" for n in params}
+        present = {n for n in r.names if n.startswith("param/")}
+        if present != expected:
+            missing = sorted(n[6:] for n in expected - present)
+            extra = sorted(n[6:] for n in present - expected)
+            raise _bad(
+                path,
+                f"its parameters do not match the model (missing {missing}, unexpected {extra})",
+            )
+        values: dict[str, Any] = {}
+        grads: dict[str, Any] = {}
+        for name, p in params.items():
+            dt = np.dtype(str(p.dtype).replace("gradkit.", ""))
+            values[name] = r.read(f"param/{name}", tuple(p.shape), dt)
+            if f"grad/{name}" in r.names:
+                grads[name] = r.read(f"grad/{name}", tuple(p.shape), dt)
+        state = _optimizer_state(r, meta, list(params.values()))
+        groups = meta["param_groups"]
+        for g in groups:
+            if not isinstance(g, dict):
+                raise _bad(path, "a param group is not a record")
+            if "betas" in g:
+                g["betas"] = tuple(g["betas"])
+        snapshot = optimizer.state_dict()
+        try:
+            optimizer.load_state_dict({"state": state, "param_groups": groups})
+        except (ValueError, KeyError, TypeError, IndexError) as e:
+            optimizer.load_state_dict(snapshot)
+            raise _bad(path, f"its optimizer state does not fit ({e})") from None
+    finally:
+        r.close()
     with no_grad():
         for name, p in params.items():
-            key = f"param/{name}"
-            if key not in arrays:
-                raise UserError(f"{path}: no parameter {name!r}; was it saved by another model?")
-            if arrays[key].shape != tuple(p.shape):
-                raise UserError(
-                    f"{path}: parameter {name!r} has shape {list(arrays[key].shape)} in the "
-                    f"checkpoint but {list(p.shape)} in this model; resume with the run's config"
-                )
-            p.copy_(tensor(arrays[key], device=p.device))
-            g = arrays.get(f"grad/{name}")
+            p.copy_(tensor(values[name], device=p.device))
+            g = grads.get(name)
             p.grad = None if g is None else tensor(g, device=p.device)
+    return dict(meta["position"])
+
+
+def _optimizer_state(r: _Reader, meta: dict, params: list) -> dict[int, dict]:
     state: dict[int, dict] = {}
     for idx, scalars in meta["state"].items():
+        if not idx.isdigit() or int(idx) >= len(params) or not isinstance(scalars, dict):
+            raise _bad(r.path, f"optimizer state {idx!r} names no parameter")
+        for k, v in scalars.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                raise _bad(r.path, f"optimizer state {idx}/{k} is not a number")
+        step = scalars.get("step")
+        if step is not None and (step < 0 or step != int(step)):
+            raise _bad(r.path, f"optimizer state {idx}/step must be a whole number >= 0")
         state[int(idx)] = dict(scalars)
-    for key, arr in arrays.items():
-        if key.startswith("opt/"):
-            _, idx, name = key.split("/", 2)
-            state.setdefault(int(idx), {})[name] = tensor(arr)
-    groups = meta["param_groups"]
-    for g in groups:
-        if "betas" in g:
-            g["betas"] = tuple(g["betas"])
-    optimizer.load_state_dict({"state": state, "param_groups": groups})
-    return meta["position"]
+    for name in sorted(r.names):
+        if not name.startswith("opt/"):
+            continue
+        _, idx, key = name.split("/", 2)
+        if not idx.isdigit() or int(idx) >= len(params):
+            raise _bad(r.path, f"optimizer state {name!r} names no parameter")
+        p = params[int(idx)]
+        dt = np.dtype(str(p.dtype).replace("gradkit.", ""))
+        state.setdefault(int(idx), {})[key] = tensor(r.read(name, tuple(p.shape), dt))
+    return state

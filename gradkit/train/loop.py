@@ -1,21 +1,20 @@
 """The training loop: steps of (accumulated) micro-batches, zero_grad as configured,
 periodic validation, metrics.jsonl, checkpoints, and clean stops.
 
-* A non-finite loss stops the run (``TrainingFailed``, exit 1) naming the step;
-  the last good parameters are saved.  On the host the loss is checked every
-  step (reading it back costs nothing there); on a GPU it is read back only at
-  log steps, and the parameters of the last good log step are kept.
-* Ctrl-C (SIGINT) finishes the step under way, saves a checkpoint at that clean
-  boundary and raises ``TrainingInterrupted`` (exit 130); a second Ctrl-C stops
-  at once.  ``resume`` continues bit for bit: batches come from (seed, epoch).
+* A non-finite loss stops the run (``TrainingFailed``, exit 1) naming the step.
+  The parameters saved then are the last ones whose training loss was seen to be
+  finite: a copy is kept (before the update) at every log step and at the run's
+  first step.  On the host the loss is read every step (it costs nothing there);
+  on a GPU only at log steps.
+* Ctrl-C (SIGINT) and SIGTERM finish the step under way, save a checkpoint at that
+  clean boundary and raise ``TrainingInterrupted`` (exit 130 / 143); a second signal
+  stops at once.  ``resume`` continues bit for bit: batches come from (seed, epoch).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import signal
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,8 @@ from typing import Any
 from ..autograd.grad_mode import no_grad
 from ..data.batches import Batches
 from ..data.dataset import TensorData
+from ..runtime import signals
+from ..runtime.files import DiskError
 from .checkpoint import load_checkpoint, save_checkpoint, save_params
 from .config import LoopConfig, ZeroGrad
 from .metrics import METRIC, MetricsLog, evaluate, metric_on_device
@@ -39,12 +40,13 @@ class TrainingFailed(RuntimeError):
 
 
 class TrainingInterrupted(Exception):
-    """Ctrl-C: a checkpoint was saved at ``step``."""
+    """A signal (Ctrl-C, SIGTERM) stopped training; a checkpoint was saved at ``step``."""
 
-    def __init__(self, step: int, checkpoint: Path) -> None:
-        super().__init__(f"interrupted after step {step}")
+    def __init__(self, step: int, checkpoint: Path, signum: int) -> None:
+        super().__init__(f"stopped by {signals.signal_name(signum)} after step {step}")
         self.step = step
         self.checkpoint = checkpoint
+        self.signum = signum
 
 
 @dataclass
@@ -55,31 +57,6 @@ class RunResult:
     val_loss: float
     train_loss: float
     steps: int
-
-
-class _StopFlag:
-    """SIGINT sets a flag the loop checks between steps; a second SIGINT interrupts now."""
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: Any = None
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.requested:
-            raise KeyboardInterrupt
-        self.requested = True
-        log.warning(
-            "Ctrl-C: finishing this step, then saving a checkpoint (Ctrl-C again to stop at once)"
-        )
-
-    def __exit__(self, *exc: object) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
 
 
 class Trainer:
@@ -147,79 +124,114 @@ class Trainer:
 
     # -- the run ------------------------------------------------------------------------------
     def run(self, resume: Path | None = None) -> RunResult:
+        """Train to ``self.total`` steps (from ``resume``'s checkpoint when given)."""
         step, micro = 0, 0
         if resume is not None:
-            pos = load_checkpoint(resume, self.model, self.optimizer)
+            pos = load_checkpoint(
+                resume, self.model, self.optimizer, self.total, self.loop.accumulate
+            )
             step, micro = pos["step"], pos["micro"]
-            log.info("resumed from %s at step %d", resume, step)
-        metrics = MetricsLog(self.run_dir / "metrics.jsonl", self.metric_name)
-        last_good: dict | None = None if self.host else self._snapshot()
-        last_good_step = step
+            log.info("resumed from %s at step %d of %d", resume, step, self.total)
+        metrics = MetricsLog(self.run_dir / "metrics.jsonl", self.metric_name, keep_until=step)
+        #: parameters whose training loss was seen to be finite: (snapshot, step, loss)
+        good: tuple[dict, int, float] | None = None
         train_loss = val_loss = metric = math.nan
         t0 = time.perf_counter()
-        self.reporter.start(step)
-        try:
-            with _StopFlag() as stop, self.data.x_train._be.quiet_fp():
-                while step < self.total:
-                    if stop.requested:
-                        path = self._checkpoint(step, micro)
-                        raise TrainingInterrupted(step, path)
-                    loss, out, yb, epoch, micro_after = self._step(micro)
-                    if self.host:
-                        value = loss.item() / self.loop.accumulate
-                        if not math.isfinite(value):
-                            self._fail(step + 1, value, None, step)
-                    self.optimizer.step()
-                    step, micro = step + 1, micro_after
-                    self.reporter.advance(step)
-                    if step % self.loop.log_every == 0 or step == self.total:
-                        train_loss = loss.item() / self.loop.accumulate
-                        if not math.isfinite(train_loss):
-                            self._fail(step, train_loss, last_good, last_good_step)
-                        with no_grad():
-                            batch_metric = metric_on_device(self.model.task, out, yb).item()
-                        metrics.write(
-                            step, epoch, "train", train_loss, batch_metric, time.perf_counter() - t0
-                        )
-                        self.reporter.train(step, epoch, train_loss, batch_metric)
-                        if not self.host:
-                            last_good, last_good_step = self._snapshot(), step
-                    every = self.loop.eval_every
-                    if (every and step % every == 0) or step == self.total:
-                        val_loss, metric = evaluate(self.model, self.data.x_val, self.data.y_val)
-                        metrics.write(
-                            step, epoch, "val", val_loss, metric, time.perf_counter() - t0
-                        )
-                        self.reporter.validation(step, val_loss, metric)
-                    if self.loop.checkpoint_every and step % self.loop.checkpoint_every == 0:
-                        self._checkpoint(step, micro)
-        finally:
-            self.reporter.stop()
-            metrics.close()
-        self._checkpoint(step, micro)
-        save_params(self.model, self.run_dir / "params.npz")
+        acc, log_every = self.loop.accumulate, self.loop.log_every
+        with signals.deferred():
+            self.reporter.start(step)
+            try:
+                with self.data.x_train._be.quiet_fp():
+                    while step < self.total:
+                        if signals.requested():
+                            path = self._checkpoint(step, micro, periodic=False)
+                            raise TrainingInterrupted(step, path, signals.requested() or 0)
+                        loss, out, yb, epoch, micro_after = self._step(micro)
+                        logged = (step + 1) % log_every == 0 or step + 1 == self.total
+                        if self.host or logged:
+                            value = loss.item() / acc
+                            if not math.isfinite(value):
+                                self._fail(step + 1, value, good)
+                            if logged or good is None:
+                                good = (self._snapshot(), step + 1, value)
+                        self.optimizer.step()
+                        step, micro = step + 1, micro_after
+                        self.reporter.advance(step)
+                        if logged:
+                            train_loss = good[2] if good is not None else math.nan
+                            with no_grad():
+                                batch_metric = metric_on_device(self.model.task, out, yb).item()
+                            metrics.write(
+                                step,
+                                epoch,
+                                "train",
+                                train_loss,
+                                batch_metric,
+                                time.perf_counter() - t0,
+                            )
+                            self.reporter.train(step, epoch, train_loss, batch_metric)
+                        every = self.loop.eval_every
+                        if (every and step % every == 0) or step == self.total:
+                            val_loss, metric = evaluate(
+                                self.model, self.data.x_val, self.data.y_val
+                            )
+                            metrics.write(
+                                step, epoch, "val", val_loss, metric, time.perf_counter() - t0
+                            )
+                            self.reporter.validation(step, val_loss, metric)
+                        if self.loop.checkpoint_every and step % self.loop.checkpoint_every == 0:
+                            self._checkpoint(step, micro, periodic=True)
+            finally:
+                self.reporter.stop()
+                metrics.close()
+            self._checkpoint(step, micro, periodic=False)
+            save_params(self.model, self.run_dir / "params.npz")
+            if signals.requested():
+                log.warning(
+                    "%s arrived as the run finished; everything is saved",
+                    signals.signal_name(signals.requested() or 0),
+                )
         return RunResult(metric, self.metric_name, self.direction, val_loss, train_loss, step)
 
     # -- saving and failing -----------------------------------------------------------------------
-    def _checkpoint(self, step: int, micro: int) -> Path:
-        return save_checkpoint(
-            self.run_dir, self.model, self.optimizer, {"step": step, "micro": micro}
-        )
+    def _checkpoint(self, step: int, micro: int, periodic: bool) -> Path:
+        """Save a checkpoint; a periodic one that fails is a warning, training goes on."""
+        try:
+            return save_checkpoint(
+                self.run_dir,
+                self.model,
+                self.optimizer,
+                {"step": step, "micro": micro},
+                total=self.total,
+            )
+        except DiskError as e:
+            if not periodic:
+                raise
+            log.warning("checkpoint at step %d not saved (training goes on): %s", step, e)
+            return self.run_dir / "checkpoint.npz"
 
     def _snapshot(self) -> dict:
         with no_grad():
             return {n: p.detach().clone() for n, p in self.model.named_parameters()}
 
-    def _fail(self, step: int, value: float, good: dict | None, good_step: int) -> None:
-        if good is not None:
-            with no_grad():
-                for n, p in self.model.named_parameters():
-                    p.copy_(good[n])
+    def _fail(self, step: int, value: float, good: tuple[dict, int, float] | None) -> None:
+        """Save the last parameters seen to give a finite loss, and raise TrainingFailed."""
         path = self.run_dir / "params.npz"
+        if good is None:
+            raise TrainingFailed(
+                f"the training loss became {value} at step {step}, the first step of this run; "
+                "no parameters gave a finite loss, so none are saved. Lower the learning rate "
+                "(optimizer.lr), standardise the data, or check the data for extreme values"
+            )
+        params, good_step, good_loss = good
+        with no_grad():
+            for n, p in self.model.named_parameters():
+                p.copy_(params[n])
         save_params(self.model, path)
-        where = f"at step {step}" if good is None else f"between steps {good_step} and {step}"
+        where = f"at step {step}" if self.host else f"by step {step}"
         raise TrainingFailed(
-            f"the training loss became {value} {where}; the last good parameters (after step "
-            f"{good_step}) are saved in {path}. Lower the learning rate (optimizer.lr), "
-            "standardise the data, or check the data for extreme values"
+            f"the training loss became {value} {where}; the last good parameters (those that "
+            f"gave a finite training loss, {good_loss:.6g}, at step {good_step}) are saved in "
+            f"{path}. Lower the learning rate (optimizer.lr), standardise the data, or check "
+            "the data for extreme values"
         )

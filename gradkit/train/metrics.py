@@ -8,6 +8,7 @@ from typing import Any
 
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from ..runtime.files import open_append, write_text
 
 __all__ = ["METRIC", "metric_on_device", "evaluate", "MetricsLog"]
 
@@ -38,12 +39,18 @@ def evaluate(model: Any, x: Tensor, y: Tensor) -> tuple[float, float]:
 
 
 class MetricsLog:
-    """``metrics.jsonl``: one JSON object per logged step, flushed as written."""
+    """``metrics.jsonl``: one JSON object per logged step, flushed as written.
 
-    def __init__(self, path: Path, metric_name: str) -> None:
+    A resumed run first drops the records after its checkpoint's step (a run killed
+    after its last checkpoint logged steps it will now take again) and any torn last
+    line, so every step appears once."""
+
+    def __init__(self, path: Path, metric_name: str, keep_until: int = 0) -> None:
         self.path = path
         self.metric_name = metric_name
-        self._f = open(path, "a", encoding="utf-8")  # noqa: SIM115 - kept open for the run
+        if path.exists() or path.is_symlink():
+            _keep_until(path, keep_until)
+        self._f = open_append(path)
 
     def write(
         self, step: int, epoch: int, split: str, loss: float, metric: float, time: float
@@ -62,6 +69,23 @@ class MetricsLog:
 
     def close(self) -> None:
         self._f.close()
+
+
+def _keep_until(path: Path, step: int) -> None:
+    """Rewrite ``path`` (atomically) without the records after ``step`` or torn lines."""
+    if path.is_symlink():
+        return  # open_append refuses it, naming the link
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    kept = []
+    for line in lines:
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("step"), int) and rec["step"] <= step:
+            kept.append(line)
+    if len(kept) != len(lines):
+        write_text(path, "".join(k + "\n" for k in kept))
 
 
 def read_metrics(path: Path) -> list[dict]:

@@ -23,7 +23,6 @@ def test_default_run_learns_and_writes_its_folder(tmp_path) -> None:
         "metrics.jsonl",
         "params.npz",
         "checkpoint.npz",
-        "checkpoint.json",
         "result.json",
         ".hydra/config.yaml",
         ".hydra/overrides.yaml",

@@ -1,0 +1,211 @@
+"""``gradkit train resume=DIR``: continue a run exactly as it was configured.
+
+The run's own overrides (``DIR/.hydra/overrides.yaml``) are replayed first, so the
+config is the run's.  That file may come from anyone (a folder someone sent you),
+so only overrides of gradkit's own config groups and keys are replayed: no
+``hydra.*``, no ``+``/``~`` additions or deletions, no ``_target_`` (or any ``_``
+key), no interpolation; anything else is refused, naming the file.
+
+On the command line, only overrides that extend or observe the run may be added
+(:data:`EXTEND`); any other change is refused, naming its keys.  A run that has
+nothing left to do says so and changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from gradkit.errors import UserError
+
+__all__ = ["EXTEND", "ResumePlan", "plan_resume", "quote"]
+
+#: overrides a resume accepts: they train longer or change what is logged, never the result
+EXTEND = (
+    "loop.steps",
+    "loop.epochs",
+    "loop.log_every",
+    "loop.eval_every",
+    "loop.checkpoint_every",
+    "loop.progress",
+)
+#: gradkit's config groups (choices) and the roots of its keys
+GROUPS = ("model", "optimizer", "device", "data", "loop", "recipe")
+#: the largest overrides.yaml read (a real one is a few hundred bytes)
+_LIMIT = 64 * 1024
+#: Hydra's command-line flags that take a value
+_FLAGS_WITH_VALUE = {"-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
+                     "-p", "--package", "-c", "--cfg", "-sc", "--shell-completion",
+                     "--experimental-rerun"}  # fmt: skip
+
+
+@dataclass
+class ResumePlan:
+    """What a resume hands Hydra, and what it tells the user first."""
+
+    args: list[str]
+    folder: Path  # the run folder resumed from
+    checkpoint: Path
+    replayed: list[str]
+    in_place: bool
+    nothing_to_do: str | None = None  # the message when the run is already complete
+
+
+def quote(value: str) -> str:
+    """``value`` as a single-quoted Hydra override value."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def split_overrides(args: list[str]) -> tuple[list[str], list[str]]:
+    """(Hydra flags with their values, overrides)."""
+    flags, overrides = [], []
+    it = iter(args)
+    for a in it:
+        if a.startswith("-"):
+            flags.append(a)
+            if a in _FLAGS_WITH_VALUE:
+                nxt = next(it, None)
+                if nxt is not None:
+                    flags.append(nxt)
+        else:
+            overrides.append(a)
+    return flags, overrides
+
+
+def _parse(text: str, where: str):  # -> hydra Override
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import OverrideParseException
+
+    try:
+        return OverridesParser.create().parse_override(text)
+    except OverrideParseException as e:
+        raise UserError(f"{where}: cannot read the override {text!r}: {e}") from None
+
+
+def _is_gradkit_key(key: str) -> bool:
+    root = re.split(r"[./]", key, maxsplit=1)[0]
+    if key == "seed":
+        return True
+    if root not in GROUPS or "/" in key:
+        return False
+    return not any(part.startswith("_") for part in key.split("."))
+
+
+def _check_saved(text: str, file: Path) -> str:
+    """A replayable override from ``file``, or a UserError naming it."""
+    o = _parse(text, str(file))
+    key = o.key_or_group
+    why = None
+    if o.type.name != "CHANGE":
+        why = "it adds or deletes a key"
+    elif o.package is not None:
+        why = "it moves a config package"
+    elif not _is_gradkit_key(key):
+        why = f"{key!r} is not one of gradkit's settings"
+    elif "${" in text or o.value_type is None or o.value_type.name != "ELEMENT":
+        why = "its value is an interpolation or a sweep"
+    if why:
+        raise UserError(
+            f"{file}: refusing to replay {text!r} ({why}); a resume replays only gradkit's own "
+            f"settings ({', '.join(GROUPS)}, seed). Remove that line if you trust the rest"
+        )
+    return key
+
+
+def _read_saved(file: Path) -> list[str]:
+    from omegaconf import ListConfig, OmegaConf
+
+    try:
+        if file.is_symlink():
+            raise UserError(f"{file} is a symbolic link; a resume reads only the run's own file")
+        if file.stat().st_size > _LIMIT:
+            raise UserError(f"{file} is too large to be a run's overrides ({_LIMIT} bytes at most)")
+        data = OmegaConf.create(file.read_text(encoding="utf-8"))
+    except UserError:
+        raise
+    except UnicodeDecodeError:
+        raise UserError(f"{file} is not UTF-8 text; it is not a run's overrides file") from None
+    except Exception as e:
+        raise UserError(f"{file} cannot be read as a list of overrides: {e}") from None
+    if not isinstance(data, ListConfig) or not all(isinstance(x, str) for x in data):
+        raise UserError(f"{file} is not a list of overrides (key=value lines)")
+    return [str(x) for x in data]
+
+
+def _keys(overrides: list[str], where: str) -> dict[str, str]:
+    return {_parse(o, where).key_or_group: o for o in overrides}
+
+
+def plan_resume(args: list[str]) -> ResumePlan | None:
+    """The arguments for Hydra when ``args`` resume a run (None when they do not)."""
+    flags, overrides = split_overrides(args)
+    given = [o for o in overrides if o.startswith("resume=")]
+    if not given:
+        return None
+    from gradkit.train.checkpoint import find_checkpoint, read_meta
+
+    if any(f in ("-m", "--multirun") for f in flags):
+        raise UserError("resume= continues one run; it cannot be swept (drop -m)")
+    target = given[-1].split("=", 1)[1].strip("'\"")
+    checkpoint = find_checkpoint(target)
+    folder = checkpoint.parent
+    saved_file = folder / ".hydra" / "overrides.yaml"
+    saved = _read_saved(saved_file) if saved_file.exists() or saved_file.is_symlink() else None
+    replay: list[str] = []
+    if saved is not None:
+        for o in saved:
+            if o.startswith("resume="):
+                continue
+            _check_saved(o, saved_file)
+            replay.append(o)
+    mine = [o for o in overrides if not o.startswith("resume=")]
+    run_dir = [o for o in mine if o.startswith("hydra.run.dir=")]
+    mine = [o for o in mine if not o.startswith("hydra.run.dir=")]
+    if saved is not None:
+        saved_keys = _keys(replay, str(saved_file))
+        refused = []
+        for o in mine:
+            key = _parse(o, "the command line").key_or_group
+            if key in EXTEND or saved_keys.get(key) == o:
+                continue
+            refused.append(key)
+        if refused:
+            raise UserError(
+                f"resume={target} continues the run exactly as it was configured; it cannot "
+                f"change {', '.join(refused)}. A resume accepts only {', '.join(EXTEND)}; "
+                "to change anything else, start a new run"
+            )
+        mine_keys = _keys(mine, "the command line")
+        replay_kept = [o for o in replay if _parse(o, "").key_or_group not in mine_keys]
+    else:
+        replay_kept = []
+    nothing = _nothing_to_do(checkpoint, read_meta(checkpoint), mine, target)
+    in_place = not run_dir
+    out = [*flags, *replay_kept, *mine, f"resume={quote(str(checkpoint))}"]
+    out += run_dir or [f"hydra.run.dir={quote(str(folder))}"]
+    return ResumePlan(out, folder, checkpoint, replay, in_place, nothing)
+
+
+def _nothing_to_do(checkpoint: Path, meta: dict, mine: list[str], target: str) -> str | None:
+    """The message when the run is complete and this resume asks for no more steps."""
+    step, total = meta["position"]["step"], meta.get("total")
+    keys = _keys(mine, "the command line")
+    if "loop.epochs" in keys:
+        return None  # the new total depends on the data: the run decides
+    if "loop.steps" in keys:
+        value = _parse(keys["loop.steps"], "the command line").value()
+        if isinstance(value, int) and value < step:
+            raise UserError(
+                f"loop.steps={value}: {checkpoint} is already at step {step}; a resume can "
+                "only train longer"
+            )
+        if value != step:
+            return None
+    elif total is None or step < total:
+        return None
+    return (
+        f"{checkpoint.parent} is complete: its checkpoint is at step {step}, the last one "
+        f"configured; nothing to do. To train longer: gradkit train resume={target} "
+        f"loop.steps={2 * step}"
+    )

@@ -1,0 +1,148 @@
+"""Stop requests from signals: Ctrl-C (SIGINT) and SIGTERM (``kill``, ``timeout``, a
+cluster scheduler's pre-emption) are handled the same way, in one place.
+
+Outside a :func:`deferred` block a signal stops the command at once by raising
+:class:`Stopped` (nothing is being trained, so nothing is lost and there is no
+traceback to print).  Inside one — a training loop, the final saves, a sweep
+waiting for its workers — the first signal only records the request; the code
+checks :func:`requested` at a safe point (a step boundary), saves, and stops.  A
+second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = [
+    "Stopped",
+    "install",
+    "deferred",
+    "requested",
+    "signal_name",
+    "exit_status",
+    "on_request",
+    "enter_deferred",
+    "status_word",
+]
+
+log = logging.getLogger("gradkit")
+
+#: the signals that ask gradkit to stop
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Stopped(BaseException):
+    """A signal stopped the command; ``signum`` says which (exit status 128 + signum).
+
+    A BaseException, like KeyboardInterrupt, so ``except Exception`` blocks (Hydra's
+    included) let it through to the command's entry point."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal_name(signum)}")
+        self.signum = signum
+
+    def __reduce__(self) -> tuple:
+        return (Stopped, (self.signum,))
+
+
+class _State:
+    signum: int | None = None  # the first signal received, while deferring
+    depth = 0  # nesting of deferred() blocks
+    installed = False
+    listeners: list[Callable[[int], None]] = []  # noqa: RUF012 - process-wide on purpose
+
+
+_state = _State()
+
+
+def signal_name(signum: int) -> str:
+    """``SIGTERM``, ``Ctrl-C (SIGINT)``: how a message names a signal."""
+    name = signal.Signals(signum).name
+    return "Ctrl-C (SIGINT)" if signum == signal.SIGINT else name
+
+
+def status_word(signum: int) -> str:
+    """How result.json says a run was stopped: ``interrupted`` (Ctrl-C), ``terminated``."""
+    return "interrupted" if signum == signal.SIGINT else "terminated"
+
+
+def exit_status(signum: int) -> int:
+    """The shell's convention: 128 + the signal's number (130 for SIGINT, 143 for SIGTERM)."""
+    return 128 + int(signum)
+
+
+def _handle(signum: int, frame: Any) -> None:
+    if _state.depth == 0 or _state.signum is not None:
+        raise Stopped(signum)
+    _state.signum = signum
+    for fn in list(_state.listeners):
+        fn(signum)
+
+
+def install() -> None:
+    """Route SIGINT and SIGTERM here (main thread only; idempotent)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for s in SIGNALS:
+        if s == signal.SIGINT and signal.getsignal(s) == signal.SIG_IGN:
+            continue  # a background job: the terminal's Ctrl-C is not for it
+        signal.signal(s, _handle)
+    _state.installed = True
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Inside: a first signal is recorded for :func:`requested`, not raised."""
+    enter_deferred()
+    try:
+        yield
+    finally:
+        _state.depth -= 1
+
+
+def enter_deferred() -> None:
+    """Start deferring for the rest of the process (a sweep's parent, while jobs run)."""
+    if not _state.installed:
+        install()
+    _state.depth += 1
+
+
+def requested() -> int | None:
+    """The signal that asked to stop (None when none did)."""
+    return _state.signum
+
+
+def on_request(fn: Callable[[int], None]) -> Callable[[], None]:
+    """Call ``fn(signum)`` when a deferred stop is requested; returns the un-register."""
+    _state.listeners.append(fn)
+    return lambda: _state.listeners.remove(fn) if fn in _state.listeners else None
+
+
+def reset() -> None:
+    """Forget a recorded request (tests, and a process that runs several jobs)."""
+    _state.signum = None
+
+
+def send_to_children(signum: int) -> list[int]:
+    """Forward ``signum`` to this process's child processes (Linux: /proc); their pids."""
+    pids: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{os.getpid()}/task")
+    except OSError:
+        return pids
+    for t in tasks:
+        try:
+            with open(f"/proc/{os.getpid()}/task/{t}/children") as f:
+                pids += [int(p) for p in f.read().split()]
+        except OSError:
+            continue
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signum)
+    return pids
