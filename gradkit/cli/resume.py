@@ -35,9 +35,21 @@ GROUPS = ("model", "optimizer", "device", "data", "loop", "recipe")
 #: the largest overrides.yaml read (a real one is a few hundred bytes)
 _LIMIT = 64 * 1024
 #: Hydra's command-line flags that take a value
-_FLAGS_WITH_VALUE = {"-cp", "--config-path", "-cn", "--config-name", "-cd", "--config-dir",
-                     "-p", "--package", "-c", "--cfg", "-sc", "--shell-completion",
-                     "--experimental-rerun"}  # fmt: skip
+_FLAGS_WITH_VALUE = {
+    "-cp",
+    "--config-path",
+    "-cn",
+    "--config-name",
+    "-cd",
+    "--config-dir",
+    "-p",
+    "--package",
+    "-c",
+    "--cfg",
+    "-sc",
+    "--shell-completion",
+    "--experimental-rerun",
+}
 
 
 @dataclass

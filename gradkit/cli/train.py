@@ -164,8 +164,10 @@ def main(args: list[str]) -> int:
         print(plan.nothing_to_do)
         return 0
     if plan.replayed:
-        print(f"resume: replaying {plan.folder / '.hydra' / 'overrides.yaml'}: "
-              f"{' '.join(plan.replayed)}")  # fmt: skip
+        print(
+            f"resume: replaying {plan.folder / '.hydra' / 'overrides.yaml'}: "
+            f"{' '.join(plan.replayed)}"
+        )
     where = "in place" if plan.in_place else "into a new folder"
     print(f"resume: continuing {plan.checkpoint} {where}")
     return launch("train", run, plan.args)

@@ -54,7 +54,7 @@ def test_sweeps_started_together_get_a_folder_each(tmp_path) -> None:
     procs = [
         _start(
             "train", "-m", *QUICK, "model=logreg", "data=binary_blobs", f"seed={i},9", cwd=tmp_path
-        )  # fmt: skip
+        )
         for i in range(3)
     ]
     for p in procs:
@@ -116,8 +116,9 @@ def test_resume_trains_longer_in_place_as_one_uninterrupted_run(tmp_path) -> Non
     p = gradkit("train", "resume=exp", "loop.steps=9", cwd=tmp_path)
     assert p.returncode == 0, output(p)
     assert "replaying" in p.stdout and "loop.steps=4" in p.stdout
-    full = gradkit("train", "loop.steps=9", "loop.progress=none", "hydra.run.dir=full",
-                   cwd=tmp_path)  # fmt: skip
+    full = gradkit(
+        "train", "loop.steps=9", "loop.progress=none", "hydra.run.dir=full", cwd=tmp_path
+    )
     assert full.returncode == 0
     a, b = np.load(tmp_path / "exp" / "params.npz"), np.load(tmp_path / "full" / "params.npz")
     for k in b.files:
@@ -213,8 +214,12 @@ def _rewrite_meta(ckpt: Path, **changes) -> None:
     ["truncate", "garbage", "step_huge", "step_negative", "shape", "no_meta", "pickle"],
 )
 def test_a_bad_checkpoint_is_refused_naming_it(tmp_path, damage) -> None:
-    assert gradkit("train", "loop.steps=4", "loop.progress=none", "hydra.run.dir=exp",
-                   cwd=tmp_path).returncode == 0  # fmt: skip
+    assert (
+        gradkit(
+            "train", "loop.steps=4", "loop.progress=none", "hydra.run.dir=exp", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     ckpt = tmp_path / "exp" / "checkpoint.npz"
     if damage == "truncate":
         ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])
@@ -235,8 +240,11 @@ def test_a_bad_checkpoint_is_refused_naming_it(tmp_path, damage) -> None:
         np.savez(ckpt, **arrays)
     elif damage == "pickle":
         with zipfile.ZipFile(ckpt, "a") as z:
-            z.writestr("opt/0/evil.npy", b"\x93NUMPY\x01\x00v\x00{'descr': '|O', "
-                       b"'fortran_order': False, 'shape': (1,), }" + b" " * 60 + b"\n")  # fmt: skip
+            z.writestr(
+                "opt/0/evil.npy",
+                b"\x93NUMPY\x01\x00v\x00{'descr': '|O', "
+                b"'fortran_order': False, 'shape': (1,), }" + b" " * 60 + b"\n",
+            )
     p = gradkit("train", "resume=exp", "loop.steps=8", cwd=tmp_path)
     assert p.returncode == 2, output(p)
     assert "checkpoint.npz" in p.stderr and "Traceback" not in output(p)
@@ -246,9 +254,15 @@ def test_a_bad_checkpoint_is_refused_naming_it(tmp_path, damage) -> None:
 # -- NaN: the parameters kept are the last good ones -------------------------------------------
 def test_last_good_parameters_give_a_finite_loss(tmp_path) -> None:
     p = gradkit(
-        "train", "optimizer.lr=1e6", "loop.batch_size=0", "loop.log_every=1", "loop.steps=50",
-        "loop.progress=none", "hydra.run.dir=run", cwd=tmp_path,
-    )  # fmt: skip
+        "train",
+        "optimizer.lr=1e6",
+        "loop.batch_size=0",
+        "loop.log_every=1",
+        "loop.steps=50",
+        "loop.progress=none",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
     assert p.returncode == 1, output(p)
     assert "last good parameters" in p.stderr
     import re
