@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gradkit.errors import UserError
-from gradkit.runtime.files import disk_error, write_text
+from gradkit.runtime.files import disk_error, remove_stale_temporaries, write_text
 
 __all__ = ["LOCK", "RUN_FILES", "fresh_dir", "claim", "record_config", "register_resolver"]
 
@@ -115,6 +115,8 @@ def claim(folder: Path, what: str, resume: bool = False) -> None:
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
     _held.append(fd)
+    if resume:
+        remove_stale_temporaries(folder)
 
 
 def record_config(folder: Path, cfg: Any, hydra_cfg: Any, overrides: list[str]) -> None:

@@ -20,11 +20,22 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["DiskError", "atomic_write", "write_text", "open_append", "fault_point", "disk_error"]
+__all__ = [
+    "DiskError",
+    "atomic_write",
+    "write_text",
+    "open_append",
+    "fault_point",
+    "disk_error",
+    "remove_stale_temporaries",
+]
 
 
 class DiskError(OSError):
     """A run file could not be written; the message names the path and the OS reason."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def disk_error(path: Path | str, e: OSError) -> DiskError:
@@ -33,10 +44,33 @@ def disk_error(path: Path | str, e: OSError) -> DiskError:
     return DiskError(e.errno or errno.EIO, f"cannot write {path}: {reason}")
 
 
+_hits: dict[str, int] = {}
+
+
 def fault_point(name: str) -> None:
-    """Die here (SIGKILL) when ``GRADKIT_TEST_FAULT`` names this point (tests only)."""
-    if os.environ.get("GRADKIT_TEST_FAULT") == name:
+    """Die here (SIGKILL) when ``GRADKIT_TEST_FAULT`` is ``name`` or ``name@N`` (the Nth
+    time this point is reached) — a crash the tests force inside a write."""
+    wanted = os.environ.get("GRADKIT_TEST_FAULT")
+    if not wanted or wanted.split("@")[0] != name:
+        return
+    _hits[name] = _hits.get(name, 0) + 1
+    nth = int(wanted.split("@")[1]) if "@" in wanted else 1
+    if _hits[name] == nth:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the temporary files a killed writer left (call only while holding the
+    folder's lock: no other writer can be using them)."""
+    gone = []
+    for sub in (folder, folder / ".hydra"):
+        if not sub.is_dir() or sub.is_symlink():
+            continue
+        for p in sub.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                p.unlink()
+                gone.append(p)
+    return gone
 
 
 @contextlib.contextmanager
