@@ -197,12 +197,24 @@ class FolderRefused(Exception):
 
 def start_run(cfg: DictConfig, folder: Path) -> None:
     """Claim the run folder (refused: nothing written), open its log, record its config."""
+    from omegaconf import open_dict
+
     from gradkit.errors import UserError
 
     from .logs import open_run_logs
-    from .rundir import claim, record_config
+    from .rundir import LOCK, claim, record_config
 
     hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN and (folder / LOCK).exists():
+        # a requeued sweep job (submitit): its folder is its own, from an earlier start
+        if (folder / "checkpoint.npz").exists() and "resume" in cfg:
+            with open_dict(cfg):
+                cfg.resume = str(folder)
+            log.info("requeued job: resuming from %s", folder / "checkpoint.npz")
+        claim(folder, "hydra.run.dir", resume=True)
+        open_run_logs()
+        record_config(folder, cfg, hc, list(hc.overrides.task))
+        return
     resume = cfg.get("resume")
     in_place = bool(resume) and _same_folder(Path(str(resume)), folder)
     try:

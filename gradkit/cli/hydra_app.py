@@ -256,6 +256,11 @@ def launch(name: str, task: Callable[[DictConfig], Any], args: list[str]) -> int
 
     try:
         app(task)()
+    except ValueError as e:
+        if "Only one of" not in str(e):
+            raise
+        print_error(f"{e} (for example, -m and --cfg do not go together)")
+        return 2
     except BaseException:
         callbacks.finish()  # a sweep stopped at once still writes what finished
         raise

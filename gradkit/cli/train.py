@@ -122,6 +122,7 @@ def run(cfg: DictConfig) -> float:
         write_result(
             run_dir, status=f"{signals.status_word(e.signum)} at step {e.step}", steps=e.step
         )
+        signals.chain(e.signum)  # under submitit: requeue this job (it resumes from here)
         if hc.mode == RunMode.MULTIRUN:
             return math.nan  # later jobs are skipped; the sweep exits 128 + signal
         raise SystemExit(signals.exit_status(e.signum)) from None

@@ -29,6 +29,7 @@ __all__ = [
     "on_request",
     "enter_deferred",
     "status_word",
+    "chain",
 ]
 
 log = logging.getLogger("gradkit")
@@ -56,6 +57,7 @@ class _State:
     depth = 0  # nesting of deferred() blocks
     installed = False
     listeners: list[Callable[[int], None]] = []  # noqa: RUF012 - process-wide on purpose
+    chained: dict[int, Any] = {}  # noqa: RUF012 - a job scheduler's own handlers, called after
 
 
 _state = _State()
@@ -68,8 +70,11 @@ def signal_name(signum: int) -> str:
 
 
 def status_word(signum: int) -> str:
-    """How result.json says a run was stopped: ``interrupted`` (Ctrl-C), ``terminated``."""
-    return "interrupted" if signum == signal.SIGINT else "terminated"
+    """How result.json says a run was stopped: ``interrupted`` (Ctrl-C), ``terminated``
+    (SIGTERM), ``preempted`` (a scheduler's warning signal)."""
+    if signum == signal.SIGINT:
+        return "interrupted"
+    return "terminated" if signum == signal.SIGTERM else "preempted"
 
 
 def exit_status(signum: int) -> int:
@@ -78,11 +83,24 @@ def exit_status(signum: int) -> int:
 
 
 def _handle(signum: int, frame: Any) -> None:
-    if _state.depth == 0 or _state.signum is not None:
+    if _state.depth == 0:
         raise Stopped(signum)
+    if _state.signum is not None:
+        if signum == signal.SIGINT:
+            raise Stopped(signum)  # Ctrl-C again: the user does not want to wait
+        return  # already stopping; a scheduler's SIGKILL follows if it must
     _state.signum = signum
     for fn in list(_state.listeners):
         fn(signum)
+
+
+def _preempt_signal() -> int | None:
+    """The signal a submitit job is warned with before pre-emption (USR2 unless
+    ``SUBMITIT_PREEMPT_SIGNAL`` says otherwise), when this process is such a job."""
+    if not any(k.startswith("SUBMITIT_") for k in os.environ):
+        return None
+    name = os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2")
+    return getattr(signal, "SIG" + name.removeprefix("SIG"), None)
 
 
 def install() -> None:
@@ -93,7 +111,19 @@ def install() -> None:
         if s == signal.SIGINT and signal.getsignal(s) == signal.SIG_IGN:
             continue  # a background job: the terminal's Ctrl-C is not for it
         signal.signal(s, _handle)
+    preempt = _preempt_signal()
+    if preempt is not None and callable(signal.getsignal(preempt)):
+        # submitit's checkpoint-and-requeue handler runs after gradkit's checkpoint
+        _state.chained[preempt] = signal.getsignal(preempt)
+        signal.signal(preempt, _handle)
     _state.installed = True
+
+
+def chain(signum: int) -> None:
+    """Hand ``signum`` on to the handler gradkit took it from (submitit's requeue), if any."""
+    handler = _state.chained.get(signum)
+    if handler is not None:
+        handler(signum, None)
 
 
 @contextlib.contextmanager

@@ -8,6 +8,7 @@ its parameters must equal, bit for bit, those of a run that was never interrupte
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import resource
@@ -254,3 +255,37 @@ def test_a_stopped_sweep_checkpoints_its_jobs_and_writes_its_summary(tmp_path, l
         r for r in (tmp_path / "sw").glob("*/result.json") if "terminated" in r.read_text()
     )
     assert (stopped.parent / "checkpoint.npz").exists()
+
+
+def test_a_preempted_submitit_job_checkpoints_requeues_and_resumes(tmp_path) -> None:
+    """submitit's own mechanism: its pre-emption signal (USR2) reaches the job; gradkit
+    saves a checkpoint at the step boundary, then hands the signal to submitit, which
+    requeues the job; the job starts again in its folder and resumes from there."""
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    args = [a for a in ARGS if not a.startswith("loop.steps")] + ["loop.steps=1500"]
+    proc = _start(
+        "train",
+        "-m",
+        "hydra/launcher=submitit_local",
+        *args,
+        "hydra.sweep.dir=sw",
+        cwd=tmp_path,
+    )
+    job = tmp_path / "sw" / "0"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (job / "checkpoint.npz").exists():
+        time.sleep(0.05)
+    os.kill(int((job / ".gradkit.lock").read_text()), signal.SIGUSR2)
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out + err
+    log = (job / "train.log").read_text()
+    assert "SIGUSR2: stopped after step" in log and "requeued job: resuming from" in log
+    assert result(job)["status"] == "ok" and result(job)["steps"] == 1500
+    records = [json.loads(line) for line in (job / "metrics.jsonl").read_text().splitlines()]
+    logged = [(r["step"], r["split"]) for r in records]
+    assert len(logged) == len(set(logged)) == 330  # every log step once: 300 train, 30 val
+    full = gradkit("train", *args, "hydra.run.dir=full", cwd=tmp_path)
+    assert full.returncode == 0, output(full)
+    a, b = np.load(job / "params.npz"), np.load(tmp_path / "full" / "params.npz")
+    for k in b.files:
+        np.testing.assert_array_equal(a[k], b[k])
