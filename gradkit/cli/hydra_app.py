@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
 import os
 import re
 import sys
@@ -202,19 +203,23 @@ def _install_error_translation() -> None:
         except UserError as ex:
             print_error(str(ex))
             sys.exit(2)
-        except (FileExistsError, NotADirectoryError) as ex:
-            print_error(
-                f"{ex.filename} is a file, not a folder; name a folder for hydra.run.dir or "
-                "hydra.sweep.dir"
-            )
-            sys.exit(2)
-        except OSError as ex:
-            from .common import DISK_ERROR
-
-            print_error(f"cannot write {ex.filename or 'a run file'}: {ex.strerror or ex}")
-            sys.exit(DISK_ERROR)
         except Exception as ex:
             message = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else friendly_message(ex)
+            if message is None and isinstance(ex, (FileExistsError, NotADirectoryError)):
+                print_error(
+                    f"{ex.filename} is a file, not a folder; name a folder for hydra.run.dir "
+                    "or hydra.sweep.dir"
+                )
+                sys.exit(2)
+            disk = type(ex) in (OSError, PermissionError) or getattr(ex, "errno", None) in (
+                errno.ENOSPC,
+                errno.EFBIG,
+            )
+            if message is None and disk:
+                from .common import DISK_ERROR
+
+                print_error(f"cannot write {ex.filename or 'a run file'}: {ex.strerror or ex}")
+                sys.exit(DISK_ERROR)
             if message is None:
                 error = ex
 
