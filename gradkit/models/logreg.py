@@ -27,6 +27,7 @@ class LogisticRegression(Model):
             raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
         super().__init__("binary" if n_classes == 2 else "multiclass", loss)
         self.n_classes = n_classes
+        self.hparams = {"dim": dim, "n_classes": n_classes, "loss": self.loss_name, "init": init}
         self.linear = Linear(dim, 1 if n_classes == 2 else n_classes)
         if init == "zeros":  # as seed 001 starts
             for p in self.parameters():
