@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "gradkit.cli.evaluate",
         "a trained run's metrics on labelled data (default: its own validation split)",
     ),
+    "export": ("gradkit.cli.export", "write a trained run's whole prediction as an ONNX model"),
 }
 
 _USAGE = """\
@@ -43,7 +44,7 @@ commands:
 
 `gradkit <command> --help` lists a command's options. train, compare, gradcheck and graph
 are Hydra apps: `-m` sweeps (gradkit train -m optimizer.lr=1e-3,1e-2), `--cfg job` prints
-the config, `--info` shows the search path. predict and evaluate take a run
+the config, `--info` shows the search path. predict, evaluate and export take a run
 folder and key=value options.
 
 options:
@@ -62,6 +63,7 @@ examples:
   gradkit recipes
   gradkit predict run=outputs/2026-11-22/10-00-00 input=new.csv
   gradkit evaluate run=outputs/2026-11-22/10-00-00 [input=labelled.csv]
+  gradkit export run=outputs/2026-11-22/10-00-00 output=model.onnx
 """
 
 
