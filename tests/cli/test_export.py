@@ -25,6 +25,7 @@ CASES = [
     ("manual_mlp", "binary", ("model.bias=false",)),
     ("mlp", "regression", ()),
     ("manual_mlp", "regression", ("data.n_outputs=2",)),
+    ("function_mlp", "regression", ("data.standardize=false",)),
 ]
 
 
@@ -59,6 +60,8 @@ def test_onnxruntime_agrees_with_predict(tmp_path, model, task, extra) -> None:
     assert p.returncode == 0, output(p)
     assert "wrote model.onnx: input 'features' float32" in p.stdout
     proto = onnx.load(str(tmp_path / "model.onnx"))
+    steps = [n.name for n in proto.graph.node]  # the standardisation is in the graph
+    assert ("centre" in steps and "scale" in steps) != ("data.standardize=false" in extra)
     onnx.checker.check_model(proto, full_check=True)
     props = {m.key: m.value for m in proto.metadata_props}
     assert json.loads(props["features"]) == json.loads((run / "model.json").read_text())["features"]

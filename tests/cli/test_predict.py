@@ -187,3 +187,18 @@ def test_bad_run_folders_and_options(multiclass, tmp_path) -> None:
         )
     )
     assert "output=no/p.csv: the folder no does not exist" in line
+
+
+def test_written_files_get_the_usual_permissions(multiclass, tmp_path) -> None:
+    """Atomic writes go through a temporary file, which must not leave them private (0600)."""
+    import os
+    import stat
+
+    x, _ = labelled(3, [0, 1, 5])
+    np.savez(tmp_path / "new.npz", x=x)
+    p = run_gradkit("predict", f"run={multiclass}", "input=new.npz", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (tmp_path / "predictions.csv", multiclass / "model.json"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path
