@@ -54,7 +54,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     gradkit.manual_seed(cfg.seed)
     ds = load_data(cfg)
     model = build_model(cfg.model, ds).to(dev)
-    write_model_card(run_dir, cfg, ds, model)
+    write_model_card(run_dir, ds, model)
     optimizer = build_optimizer(cfg.optimizer, model)
     log.info(
         "model: %s on %s, %d parameters, %s gradients",

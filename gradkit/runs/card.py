@@ -83,9 +83,9 @@ def make_card(ds: Any, model: Any) -> ModelCard:
     )
 
 
-def write_model_card(run_dir: Path, cfg: Any, ds: Any, model: Any) -> Path:
-    """Write ``run_dir/model.json`` for ``model`` trained on ``ds`` (atomically)."""
-    del cfg  # the card is made from what was built, not from the config that asked for it
+def write_model_card(run_dir: Path, ds: Any, model: Any) -> Path:
+    """Write ``run_dir/model.json`` for ``model`` trained on ``ds`` (atomically); it is made
+    from what was built, so sizes the config left unset are filled in."""
     path = Path(run_dir) / CARD_NAME
     write_text_atomic(path, json.dumps(asdict(make_card(ds, model)), indent=1) + "\n")
     return path
