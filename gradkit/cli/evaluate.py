@@ -78,7 +78,7 @@ def _evaluate(opts: dict[str, str]) -> int:
     if opts.get("input"):
         data = read_input(opts["input"], run.card, opts.get("target"))
         if data.y is None:
-            raise_missing_target(data.path, data.target)
+            raise _no_target(data.path, data.target)
         y = encode_labels(data.y, run.card, f"{data.path}, target {data.target!r}")
         scores = score(run.model, run.standardize(data.x), y, run.classes)
         source = data.path
@@ -88,7 +88,8 @@ def _evaluate(opts: dict[str, str]) -> int:
         source = f"validation split of {ds.name}"
     scores = {"run": str(run.path), "data": source, **scores}
     c = console()
-    c.print(f"{run.card.model} ({run.task}) of run={run.path}, on {source}:", highlight=False)
+    head = f"{run.card.model} ({run.task}) of run={run.path}, on {source}:"
+    c.print(head, highlight=False, markup=False)
     for table in scores_tables(scores):
         c.print(table)
     if out is not None:
@@ -97,15 +98,15 @@ def _evaluate(opts: dict[str, str]) -> int:
             for k, v in scores.items()
         }
         write_text_atomic(out, json.dumps(clean, indent=1) + "\n")
-        c.print(f"scores written to {out}")
+        c.print(f"scores written to {out}", highlight=False, markup=False)
     return 0
 
 
-def raise_missing_target(path: str, target: str) -> None:
+def _no_target(path: str, target: str) -> Exception:
     """An input without labels cannot be evaluated: say how to name the target."""
     from gradkit.errors import DataError
 
-    raise DataError(
+    return DataError(
         f"{path}: no target column {target!r} to evaluate against; name it with "
         "target=COLUMN (for an .npz file, store the labels as y)"
     )
