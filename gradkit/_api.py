@@ -5,6 +5,8 @@
 """
 
 # ruff: noqa: F401
+from typing import Any as _Any
+
 from . import autograd, cuda, models, nn, optim
 from .autograd import (
     Function,
@@ -130,3 +132,11 @@ def is_tensor(obj: object) -> bool:
 def numel(input: Tensor) -> int:
     """Number of elements of ``input``."""
     return input.numel()
+
+
+def load_run(path: _Any) -> _Any:
+    """A ``gradkit train`` run folder as a usable model (``gradkit.runs.LoadedRun``):
+    ``.model``, ``.predict(x)``, ``.predict_proba(x)``, ``.evaluate(x, y)``, ``.config``."""
+    from .runs import load_run as _load_run
+
+    return _load_run(path)

@@ -355,6 +355,12 @@ CASES += [
         Arg((5, 4)),
         kind="model",
     ),
+    _layer(
+        "models.LogisticRegression softmax",
+        lambda: gradkit.models.LogisticRegression(4, n_classes=3),
+        Arg((5, 4)),
+        kind="model",
+    ),
     _layer("models.MLP", lambda: gradkit.models.MLP(4, 6, 3), Arg((5, 4)), kind="model"),
     _layer(
         "models.FunctionMLP", lambda: gradkit.models.FunctionMLP(4, 6, 3), Arg((5, 4)), kind="model"

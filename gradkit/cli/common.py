@@ -121,13 +121,13 @@ def build_model(model_cfg: DictConfig, ds: Any, target: str | None = None) -> An
             )
 
     if getattr(cls, "family", "") == "logreg":
-        if ds.task != "binary":
-            extra = f" ({len(ds.classes)} classes)" if ds.task == "multiclass" else ""
+        if ds.task == "regression":
             raise ConfigError(
-                f"model={name} needs a binary target, but {ds.name} is a {ds.task} task"
-                f"{extra}; use model=mlp, or data with two label values"
+                f"model={name} needs class labels, but {ds.name} is a regression task; "
+                "use model=mlp"
             )
         fit("dim", ds.n_features, "features")
+        fit("n_classes", len(ds.classes), "classes")
     else:
         task = model_cfg.get("task")
         if task is not None and task != ds.task:

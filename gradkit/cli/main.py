@@ -25,6 +25,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "graph": ("gradkit.cli.graph", "print one training step's autograd graph; write graph.dot"),
     "recipes": ("gradkit.cli.recipes", "list the ready-made runs (gradkit train recipe=NAME)"),
+    "predict": ("gradkit.cli.predict", "apply a trained run to new data (run=DIR input=FILE.csv)"),
+    "evaluate": (
+        "gradkit.cli.evaluate",
+        "a trained run's metrics on labelled data (default: its own validation split)",
+    ),
+    "export": ("gradkit.cli.export", "write a trained run's whole prediction as an ONNX model"),
 }
 
 _USAGE = """\
@@ -36,9 +42,10 @@ gradkit trains small models, driven by Hydra configs, on its own autograd engine
 commands:
 {commands}
 
-Every command is a Hydra app: `gradkit <command> --help` lists its config groups and
-options; `-m` sweeps (gradkit train -m optimizer.lr=1e-3,1e-2), `--cfg job` prints the
-config, `--info` shows the search path.
+`gradkit <command> --help` lists a command's options. train, compare, gradcheck and graph
+are Hydra apps: `-m` sweeps (gradkit train -m optimizer.lr=1e-3,1e-2), `--cfg job` prints
+the config, `--info` shows the search path. predict, evaluate and export take a run
+folder and key=value options.
 
 options:
   -h, --help     show this message and exit
@@ -54,6 +61,9 @@ examples:
   gradkit gradcheck
   gradkit graph model=mlp
   gradkit recipes
+  gradkit predict run=outputs/2026-11-22/10-00-00 input=new.csv
+  gradkit evaluate run=outputs/2026-11-22/10-00-00 [input=labelled.csv]
+  gradkit export run=outputs/2026-11-22/10-00-00 output=model.onnx
 """
 
 

@@ -37,10 +37,12 @@ __all__ = [
 # -- model/ ------------------------------------------------------------------------------
 @dataclass
 class LogRegConfig:
-    """Logistic regression; ``dim`` (features) comes from the data when unset."""
+    """Logistic regression; ``dim`` (features) and ``n_classes`` (2: binary, sigmoid;
+    more: multinomial, softmax) come from the data when unset."""
 
     _target_: str = MISSING
     dim: int | None = None
+    n_classes: int | None = None
     loss: str | None = None
     #: default (PyTorch's Linear init) or zeros (as seed 001)
     init: str = "default"

@@ -36,6 +36,7 @@ log = logging.getLogger("gradkit")
 def _train(cfg: DictConfig, run_dir: Path) -> Any:
     import gradkit
     from gradkit.errors import ConfigError
+    from gradkit.runs import write_model_card
     from gradkit.train import Trainer, find_checkpoint, make_reporter
 
     check_missing(cfg)
@@ -53,6 +54,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     gradkit.manual_seed(cfg.seed)
     ds = load_data(cfg)
     model = build_model(cfg.model, ds).to(dev)
+    write_model_card(run_dir, ds, model)
     optimizer = build_optimizer(cfg.optimizer, model)
     log.info(
         "model: %s on %s, %d parameters, %s gradients",
@@ -143,6 +145,7 @@ def run(cfg: DictConfig) -> float:
         val_loss=result.val_loss,
         train_loss=result.train_loss,
         steps=result.steps,
+        next=f"gradkit predict run={run_dir} input=FILE.csv",
     )
     return result.metric
 

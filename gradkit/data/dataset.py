@@ -30,6 +30,13 @@ class Dataset:
     classes: list = field(default_factory=list)
     #: no samples were held out: "validation" metrics are measured on the training split
     val_is_train: bool = False
+    #: the feature columns' names, in the order the model sees them
+    feature_names: list = field(default_factory=list)
+    #: the target's name in the source (a CSV column, an NPZ array), when it has one
+    target_name: str | None = None
+    #: the standardisation fitted on the training split (None: not standardised)
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -143,6 +150,7 @@ def split_and_scale(
         order = np.random.default_rng(seed).permutation(n)
         tr, va = order[n_val:], order[:n_val]
         x_train, y_train, x_val, y_val = x[tr], y[tr], x[va], y[va]
+    mean = std = None
     if standardize:
         mean = x_train.mean(axis=0)
         std = x_train.std(axis=0)
@@ -163,4 +171,6 @@ def split_and_scale(
         np.ascontiguousarray(y_val),
         classes,
         val_is_train=n_val == 0,
+        mean=mean,
+        std=std,
     )

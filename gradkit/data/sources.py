@@ -17,7 +17,16 @@ from ..errors import DataError
 from .config import Task
 from .dataset import Dataset, encode_targets, infer_task, split_and_scale
 
-__all__ = ["load", "blobs", "regression", "read_csv", "read_npz", "sklearn_set"]
+__all__ = [
+    "load",
+    "blobs",
+    "regression",
+    "csv_rows",
+    "csv_values",
+    "read_csv",
+    "read_npz",
+    "sklearn_set",
+]
 
 
 def blobs(
@@ -53,15 +62,15 @@ def regression(
     return x, y
 
 
-def _check_path(path: str, what: str) -> str:
+def _check_path(path: str, what: str, key: str = "data.path") -> str:
     if not os.path.exists(path):
         here = os.getcwd()
         raise DataError(
-            f"data.path: no such file: {path} (looked in {here}); give a path relative to "
+            f"{key}: no such file: {path} (looked in {here}); give a path relative to "
             f"where you run gradkit, or an absolute one, to a {what} file"
         )
     if os.path.isdir(path):
-        raise DataError(f"data.path: {path} is a folder, not a {what} file")
+        raise DataError(f"{key}: {path} is a folder, not a {what} file")
     return path
 
 
@@ -69,36 +78,33 @@ def _check_path(path: str, what: str) -> str:
 _DELIMITER_NAMES = {"tab": "\t", "\\t": "\t"}
 
 
-def read_csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:
-    """Numeric features and the target column of a CSV file with a header row."""
-    _check_path(path, "CSV")
+def csv_rows(path: str, delimiter: str = ",", key: str = "data.path") -> list[list[str]]:
+    """The non-blank rows of a CSV file (the first is the header); ``key`` names the option
+    that gave the path, for messages."""
+    _check_path(path, "CSV", key)
     delimiter = _DELIMITER_NAMES.get(delimiter, delimiter)
     if len(delimiter) != 1:
         raise DataError(
             f"data.delimiter must be one character, got {delimiter!r}; for a tab, write "
             "data.delimiter=tab"
         )
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f, delimiter=delimiter))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f, delimiter=delimiter))
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise DataError(f"{path}: not a readable CSV text file ({e})") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise DataError(f"{path}: the file is empty; it needs a header row and data rows")
-    header = [h.strip() for h in rows[0]]
-    if target not in header:
-        hint = "Set data.target to one of them"
-        other = next((d for d in (";", "\t", "|", ",") if d != delimiter and d in rows[0][0]), None)
-        if len(header) == 1 and other is not None:
-            name = "tab" if other == "\t" else repr(other)
-            hint = f"The columns look separated by {name}: set data.delimiter={name}"
-        raise DataError(
-            f"{path}: no target column {target!r}; the columns are: {', '.join(header)}. {hint}"
-        )
-    if len(rows) < 2:
-        raise DataError(f"{path}: only a header row, no data")
-    t = header.index(target)
+    return rows
+
+
+def csv_values(path: str, header: list[str], rows: list[list[str]]) -> np.ndarray:
+    """The data rows as float64, every cell checked: a message names the row and column of
+    a cell that is not a finite number."""
     n_cols = len(header)
-    values = np.empty((len(rows) - 1, n_cols), dtype=np.float64)
-    for i, row in enumerate(rows[1:], start=2):
+    values = np.empty((len(rows), n_cols), dtype=np.float64)
+    for i, row in enumerate(rows, start=2):
         if len(row) != n_cols:
             raise DataError(
                 f"{path}, row {i}: {len(row)} cells where the header has {n_cols} columns"
@@ -117,10 +123,34 @@ def read_csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, 
                     "number; fill or drop the missing values first"
                 )
             values[i - 2, j] = v
+    return values
+
+
+def read_csv(
+    path: str, target: str, delimiter: str = ","
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Numeric features, the target column and the feature names of a CSV file with a
+    header row."""
+    rows = csv_rows(path, delimiter)
+    delimiter = _DELIMITER_NAMES.get(delimiter, delimiter)
+    header = [h.strip() for h in rows[0]]
+    if target not in header:
+        hint = "Set data.target to one of them"
+        other = next((d for d in (";", "\t", "|", ",") if d != delimiter and d in rows[0][0]), None)
+        if len(header) == 1 and other is not None:
+            name = "tab" if other == "\t" else repr(other)
+            hint = f"The columns look separated by {name}: set data.delimiter={name}"
+        raise DataError(
+            f"{path}: no target column {target!r}; the columns are: {', '.join(header)}. {hint}"
+        )
+    if len(rows) < 2:
+        raise DataError(f"{path}: only a header row, no data")
+    t = header.index(target)
+    values = csv_values(path, header, rows[1:])
     x = np.delete(values, t, axis=1).astype(np.float32)
     if x.shape[1] == 0:
         raise DataError(f"{path}: no feature columns besides the target {target!r}")
-    return x, values[:, t]
+    return x, values[:, t], [h for j, h in enumerate(header) if j != t]
 
 
 def read_npz(path: str, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +188,7 @@ def read_npz(path: str, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]
     return x.astype(np.float32), y
 
 
-def sklearn_set(name: str) -> tuple[np.ndarray, np.ndarray]:
+def sklearn_set(name: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """One of scikit-learn's bundled sets (no download): breast_cancer or digits."""
     loaders = {
         "breast_cancer": "load_breast_cancer",
@@ -178,13 +208,16 @@ def sklearn_set(name: str) -> tuple[np.ndarray, np.ndarray]:
             "pip install 'gradkit[datasets]'"
         ) from None
     bunch = getattr(skd, loaders[name])()
-    return bunch.data.astype(np.float32), bunch.target
+    names = [str(n) for n in getattr(bunch, "feature_names", [])]
+    return bunch.data.astype(np.float32), bunch.target, names
 
 
 def load(cfg: Any) -> Dataset:
     """The dataset a data config describes, checked and split."""
     src = cfg.source
     task = None
+    names: list[str] = []
+    target_name = "label"
     if src == "blobs":
         x, y = blobs(cfg.n_samples, cfg.n_features, cfg.n_classes, cfg.cluster_std, cfg.seed)
         name, where = "blobs", "data=blobs"
@@ -195,13 +228,13 @@ def load(cfg: Any) -> Dataset:
         )
         name, where, task = f"regression ({cfg.relation})", "data=regression", "regression"
     elif src == "csv":
-        x, y = read_csv(cfg.path, cfg.target, cfg.delimiter)
-        name, where = cfg.path, f"{cfg.path}, column {cfg.target!r}"
+        x, y, names = read_csv(cfg.path, cfg.target, cfg.delimiter)
+        name, where, target_name = cfg.path, f"{cfg.path}, column {cfg.target!r}", cfg.target
     elif src == "npz":
         x, y = read_npz(cfg.path, cfg.x_key, cfg.y_key)
-        name, where = cfg.path, f"{cfg.path}, array {cfg.y_key!r}"
+        name, where, target_name = cfg.path, f"{cfg.path}, array {cfg.y_key!r}", cfg.y_key
     elif src == "sklearn":
-        x, y = sklearn_set(cfg.name)
+        x, y, names = sklearn_set(cfg.name)
         name, where = cfg.name, f"data={cfg.name}"
     else:
         raise DataError(f"unknown data source {src!r}")
@@ -210,4 +243,7 @@ def load(cfg: Any) -> Dataset:
         wanted = wanted.value if isinstance(wanted, Task) else str(wanted)
         task = infer_task(y, where) if wanted == "auto" else wanted
     y, classes = encode_targets(np.asarray(y), task, where)
-    return split_and_scale(name, task, x, y, classes, cfg.val_fraction, cfg.standardize, cfg.seed)
+    ds = split_and_scale(name, task, x, y, classes, cfg.val_fraction, cfg.standardize, cfg.seed)
+    ds.feature_names = names if len(names) == x.shape[1] else [f"x{j}" for j in range(x.shape[1])]
+    ds.target_name = target_name
+    return ds

@@ -36,6 +36,8 @@ class Model(Module):
     family: ClassVar[str] = ""
     #: one line for ``gradkit recipes`` / ``--help``
     description: ClassVar[str] = ""
+    #: the constructor's arguments, resolved (``model.json`` records them to rebuild the model)
+    hparams: dict
 
     def __init__(self, task: str, loss: str | None = None) -> None:
         super().__init__()

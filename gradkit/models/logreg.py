@@ -1,4 +1,5 @@
-"""Logistic regression, on autograd and with a hand-written backward (seed 001's style)."""
+"""Logistic regression, on autograd and with a hand-written backward (seed 001's style):
+binary (one logit, sigmoid) for two classes, multinomial (softmax) for more."""
 
 from __future__ import annotations
 
@@ -13,14 +14,21 @@ __all__ = ["LogisticRegression", "ManualLogisticRegression"]
 
 
 class LogisticRegression(Model):
-    """``logit = x @ w.T + b`` for a binary target; trained on binary cross-entropy."""
+    """``logits = x @ w.T + b``: one logit and binary cross-entropy for 2 classes, one
+    logit per class and softmax cross-entropy (multinomial) for more."""
 
     family = "logreg"
-    description = "logistic regression (Linear to one logit), gradients by autograd"
+    description = "logistic regression (binary or softmax), gradients by autograd"
 
-    def __init__(self, dim: int, loss: str | None = None, init: str = "default") -> None:
-        super().__init__("binary", loss)
-        self.linear = Linear(dim, 1)
+    def __init__(
+        self, dim: int, loss: str | None = None, init: str = "default", n_classes: int = 2
+    ) -> None:
+        if not isinstance(n_classes, int) or n_classes < 2:
+            raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
+        super().__init__("binary" if n_classes == 2 else "multiclass", loss)
+        self.n_classes = n_classes
+        self.hparams = {"dim": dim, "n_classes": n_classes, "loss": self.loss_name, "init": init}
+        self.linear = Linear(dim, 1 if n_classes == 2 else n_classes)
         if init == "zeros":  # as seed 001 starts
             for p in self.parameters():
                 zeros_(p)
@@ -33,7 +41,8 @@ class LogisticRegression(Model):
 
 class ManualLogisticRegression(LogisticRegression):
     """The same model; ``backward`` writes the gradients from the derived formulas:
-    dL/dz = (sigmoid(z) - y) / N, dL/dw = dz.T @ x, dL/db = sum(dz)."""
+    dL/dz = (sigmoid(z) - y) / N (binary) or (softmax(z) - onehot(y)) / N (multiclass),
+    dL/dw = dz.T @ x, dL/db = sum(dz)."""
 
     gradients = "manual"
     description = "logistic regression with a hand-written backward (no autograd)"
@@ -44,7 +53,7 @@ class ManualLogisticRegression(LogisticRegression):
 
     def backward(self, x: Tensor, out: Tensor, y: Tensor, scale: float = 1.0) -> None:
         with no_grad():
-            dz = LOSSES[self.loss_name].grad(out, y)  # (N, 1)
+            dz = LOSSES[self.loss_name].grad(out, y)  # (N, 1) or (N, classes)
             if scale != 1.0:
                 dz = dz * scale
             accumulate_grad(self.linear.weight, dz.T.mm(x))

@@ -61,6 +61,15 @@ class MLP(Model):
             raise ValueError(f"hidden must be a number of units >= 1, got {hidden!r}")
         if task == "binary" and d_out != 1:
             raise ValueError(f"a binary MLP has one output (d_out=1), not {d_out}")
+        self.hparams = {
+            "d_in": d_in,
+            "hidden": hidden,
+            "d_out": d_out,
+            "task": task,
+            "loss": self.loss_name,
+            "bias": bias,
+            "init": init,
+        }
         self.fc1 = Linear(d_in, hidden, bias=bias)
         self.act = ReLU()
         self.fc2 = Linear(hidden, d_out, bias=bias)

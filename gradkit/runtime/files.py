@@ -24,6 +24,7 @@ __all__ = [
     "DiskError",
     "atomic_write",
     "write_text",
+    "write_bytes",
     "open_append",
     "fault_point",
     "disk_error",
@@ -80,7 +81,7 @@ def atomic_write(path: Path, fault: str | None = None) -> Iterator[IO[bytes]]:
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
     except OSError as e:
         raise disk_error(path, e) from None
     try:
@@ -104,14 +105,19 @@ def atomic_write(path: Path, fault: str | None = None) -> Iterator[IO[bytes]]:
 
 def write_text(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` (UTF-8) atomically."""
+    write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically."""
     with atomic_write(path) as f:
-        f.write(text.encode("utf-8"))
+        f.write(data)
 
 
 def open_append(path: Path) -> IO[str]:
     """``path`` opened for appending text, refusing to follow a symbolic link."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o644)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o666)
     except OSError as e:
         if e.errno == errno.ELOOP:
             raise DiskError(

@@ -27,6 +27,7 @@ class Buggy(ManualLogisticRegression):
     ("model", "data", "modes"),
     [
         ("logreg", "binary_blobs", {"manual", "autograd"}),
+        ("logreg", "blobs", {"manual", "autograd"}),
         ("mlp", "blobs", {"manual", "autograd", "function"}),
     ],
 )
@@ -79,8 +80,8 @@ def test_a_planted_wrong_gradient_exits_1_and_names_the_parameter(tmp_path) -> N
 
 
 def test_compare_errors_are_clear(tmp_path) -> None:
-    p = gradkit("compare", "model=logreg", "data=blobs", cwd=tmp_path)
+    p = gradkit("compare", "model=logreg", "data=regression", cwd=tmp_path)
     assert p.returncode == 2
-    assert "model=logreg needs a binary target" in output(p)
+    assert "model=logreg needs class labels" in output(p)
     p = gradkit("compare", "compare.manual=nowhere.Nothing", cwd=tmp_path)
     assert p.returncode == 2 and "cannot import model class 'nowhere.Nothing'" in output(p)

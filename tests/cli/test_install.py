@@ -33,6 +33,16 @@ def test_non_editable_install_runs_from_an_empty_folder(tmp_path) -> None:
     )
     assert p.returncode == 0, p.stdout + p.stderr
     assert (work / "run" / "params.npz").exists()
+    # the run is usable from this install (gradkit.runs is packaged); onnx is an extra
+    import numpy as np
+
+    np.savez(work / "new.npz", x=np.zeros((3, 20)))
+    p = gradkit("predict", "run=run", "input=new.npz", cwd=work, program=installed)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert (work / "predictions.csv").read_text().startswith("prediction,prob_0,prob_1,prob_2")
+    p = gradkit("export", "run=run", cwd=work, program=installed)
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "pip install 'gradkit[export]'" in p.stderr
     p = gradkit(
         "train",
         "recipe=seed_two_layer_relu",

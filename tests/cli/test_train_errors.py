@@ -73,10 +73,12 @@ def test_missing_file(tmp_path) -> None:
 
 
 def test_labels_the_model_cannot_take(tmp_path) -> None:
-    rows = ["a,label"] + [f"{i},{i % 3}" for i in range(30)]
+    rows = ["a,label"] + [f"{i},{i * 0.37 % 5}" for i in range(80)]
     (tmp_path / "d.csv").write_text("\n".join(rows))
     msg = _fails(tmp_path, "model=logreg", "data=csv", "data.path=d.csv")
-    assert "model=logreg needs a binary target, but d.csv is a multiclass task (3 classes)" in msg
+    assert "model=logreg needs class labels, but d.csv is a regression task; use model=mlp" in msg
+    msg = _fails(tmp_path, "model=logreg", "model.n_classes=2")
+    assert "model.n_classes=2 does not fit the data: blobs has 3 classes" in msg
 
 
 def test_feature_count_that_does_not_fit(tmp_path) -> None:

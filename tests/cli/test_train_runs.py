@@ -68,6 +68,8 @@ def test_progress_bar_keeps_step_lines_in_the_log_file(tmp_path) -> None:
     [
         ("logreg", "binary_blobs"),
         ("manual_logreg", "binary_blobs"),
+        ("logreg", "blobs"),
+        ("manual_logreg", "blobs"),
         ("mlp", "blobs"),
         ("function_mlp", "blobs"),
         ("manual_mlp", "blobs"),
@@ -96,6 +98,15 @@ def test_each_model_trains(tmp_path, model, data) -> None:
         assert r["metric_name"] == "mse" and r["metric"] < 0.5
     else:
         assert r["metric"] > 0.7
+
+
+def test_logreg_and_mlp_sweep_on_the_default_data(tmp_path) -> None:
+    """model=logreg on the 3-class default data is softmax regression, so this sweep runs."""
+    p = gradkit("train", "-m", "model=logreg,mlp", "loop.epochs=2", *FAST, cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    runs = sorted((tmp_path / "multirun").glob("*/*/[0-9]"))
+    assert [result(r)["status"] for r in runs] == ["ok", "ok"]
+    assert "LogisticRegression on cpu, 63 parameters" in output(p)
 
 
 def test_autograd_and_manual_twins_train_identically(tmp_path) -> None:

@@ -23,6 +23,7 @@ def _targets(task: str, d_out: int):
 
 def _cases():
     yield "logreg", {"dim": D_IN}, "binary", "bce_with_logits", 1
+    yield "logreg", {"dim": D_IN, "n_classes": 4}, "multiclass", "cross_entropy", 4
     for loss, task, d_out in [
         ("cross_entropy", "multiclass", 3),
         ("mse", "regression", 2),
@@ -47,7 +48,7 @@ CASES = list(_cases())
 @pytest.mark.parametrize(
     ("family", "args", "task", "loss", "d_out"),
     CASES,
-    ids=[f"{c[0]}-{c[3]}-{c[1].get('bias', True)}" for c in CASES],
+    ids=[f"{c[0]}-{c[3]}-{c[1].get('bias', True)}-{c[4]}" for c in CASES],
 )
 def test_twins_agree_with_autograd(family, args, task, loss, d_out) -> None:
     """Same parameters, same batch: every gradient mode gives autograd's gradients."""
@@ -121,6 +122,51 @@ def test_models_gradcheck(name) -> None:
     x = gradkit.randn(4, D_IN, dtype=gradkit.float64)
     # gradcheck perturbs its inputs in place, so a closure over the parameters works
     assert gradcheck(lambda *params: model(x), list(model.parameters()))
+
+
+def test_manual_softmax_logreg_backward_matches_finite_differences() -> None:
+    """The hand-derived softmax cross-entropy gradient, (softmax(z) - onehot(y)) / N through
+    the linear layer, against central differences of the loss (gradcheck's tolerances)."""
+    from gradkit.models import ManualLogisticRegression
+
+    gradkit.manual_seed(2)
+    m = ManualLogisticRegression(D_IN, n_classes=4).double()
+    x = gradkit.randn(N, D_IN, dtype=gradkit.float64)
+    y = gradkit.randint(0, 4, (N,))
+    m.backward(x, m(x), y)
+    eps = 1e-6
+    for name, p in m.named_parameters():
+        flat = p.data.numpy().reshape(-1)
+        numeric = np.empty_like(flat)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            up = m.loss(m(x), y).item()
+            flat[i] = old - eps
+            down = m.loss(m(x), y).item()
+            flat[i] = old
+            numeric[i] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(
+            p.grad.numpy().reshape(-1), numeric, atol=1e-5, rtol=1e-3, err_msg=name
+        )
+
+
+def test_logreg_is_binary_for_two_classes_and_softmax_for_more() -> None:
+    from gradkit.models import LogisticRegression
+
+    binary, multi = LogisticRegression(3), LogisticRegression(3, n_classes=5)
+    assert (binary.task, binary.loss_name, tuple(binary.linear.weight.shape)) == (
+        "binary",
+        "bce_with_logits",
+        (1, 3),
+    )
+    assert (multi.task, multi.loss_name, tuple(multi.linear.weight.shape)) == (
+        "multiclass",
+        "cross_entropy",
+        (5, 3),
+    )
+    with pytest.raises(ValueError, match="n_classes must be an integer >= 2, got 1"):
+        LogisticRegression(3, n_classes=1)
 
 
 def test_custom_relu_function_gradcheck() -> None:
