@@ -45,19 +45,23 @@ class WorkingDirConf(SearchPathPlugin):
 
 
 def shadowed(conf: Path | None = None) -> list[str]:
-    """Files in ``./conf`` that name gradkit's own configs (and so are not used)."""
-    from importlib.resources import files
+    """Files in ``./conf`` that name one of gradkit's own configs with other content (they
+    are not used); none when ``./conf`` is gradkit's own (an editable install's repo)."""
+    from importlib.resources import as_file, files
 
     conf = conf or Path.cwd() / "conf"
     if not conf.is_dir():
         return []
-    ours = files("gradkit.conf")
     out = []
     try:
-        for f in sorted(conf.glob("*.yaml")) + sorted(conf.glob("*/*.yaml")):
-            rel = f.relative_to(conf).as_posix()
-            if ours.joinpath(rel).is_file():
-                out.append(f"conf/{rel}")
+        with as_file(files("gradkit.conf")) as ours:
+            if Path(ours).resolve() == conf.resolve():
+                return []
+            for f in sorted(conf.glob("*.yaml")) + sorted(conf.glob("*/*.yaml")):
+                rel = f.relative_to(conf).as_posix()
+                mine = Path(ours) / rel
+                if mine.is_file() and mine.read_bytes() != f.read_bytes():
+                    out.append(f"conf/{rel}")
     except OSError:
         return out
     return out
