@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import errno
 import os
 import re
 import sys
@@ -215,11 +214,7 @@ def _install_error_translation() -> None:
                     "or hydra.sweep.dir"
                 )
                 sys.exit(2)
-            disk = type(ex) in (OSError, PermissionError) or getattr(ex, "errno", None) in (
-                errno.ENOSPC,
-                errno.EFBIG,
-            )
-            if message is None and disk:
+            if message is None and isinstance(ex, OSError):
                 from .common import DISK_ERROR
 
                 print_error(f"cannot write {ex.filename or 'a run file'}: {ex.strerror or ex}")

@@ -291,3 +291,16 @@ def _training_loss(run: Path) -> float:
     td = ds.to(gradkit.device("cpu"))
     with gradkit.no_grad():
         return model.loss(model(td.x_train), td.y_train).item()
+
+
+@pytest.mark.parametrize(
+    ("folder", "status", "words"),
+    [
+        ("/proc/gradkit-run", 74, "cannot write /proc/gradkit-run"),  # cannot be created
+        ("/dev/null/run", 2, "is a file, not a folder"),
+    ],
+)
+def test_a_run_folder_that_cannot_be_made(tmp_path, folder, status, words) -> None:
+    p = gradkit("train", *QUICK, f"hydra.run.dir={folder}", cwd=tmp_path)
+    assert p.returncode == status, output(p)
+    assert words in p.stderr and "Traceback" not in output(p)
