@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from .hydra_app import enum_value
+from .hydra_app import enum_value, print_error
 
 __all__ = [
     "console",
@@ -182,7 +182,8 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             try:
                 return fn(cfg)
             except (UserError, DeviceUnavailableError) as e:
-                log.error("%s", e)
+                log.error("%s", e, extra={"file_only": True})  # the run's log keeps it
+                print_error(str(e))  # one line on stderr: gradkit: error: ...
                 write_result(run_dir(), status=f"error: {e}")
                 raise SystemExit(2) from None
             except KeyboardInterrupt:
