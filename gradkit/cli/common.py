@@ -55,8 +55,7 @@ def resolve_device(cfg: Any) -> Any:
 
     kind = enum_value(cfg.type)
     if kind == "auto":
-        kind = "cuda" if gradkit.cuda.is_available() else "cpu"
-        log.info("device=auto: using %s", kind)
+        kind = "cuda" if gradkit.cuda.is_available() else "cpu"  # cli/notices.py says why
     index = cfg.index
     if kind == "cpu":
         dev = gradkit.device("cpu")
@@ -95,15 +94,13 @@ def build_model(model_cfg: DictConfig, ds: Any, target: str | None = None) -> An
     d_in, d_out and task come from the data when the config leaves them unset, and a
     mismatch is a clear error."""
     from hydra.errors import InstantiationException
-    from hydra.utils import get_class, instantiate
+    from hydra.utils import instantiate
 
     from gradkit.errors import ConfigError
 
-    target = target or model_cfg._target_
-    try:
-        cls = get_class(target)
-    except Exception as e:
-        raise ConfigError(f"cannot import model class {target!r}: {e}") from None
+    from .usercode import locate, model_target
+
+    target, cls = locate(target or model_target(model_cfg), "model._target_")
     name = HydraConfig.get().runtime.choices.get("model", cls.__name__)
     kwargs: dict[str, Any] = {"_target_": target}
 

@@ -27,6 +27,7 @@ from .common import (
     write_result,
 )
 from .hydra_app import enum_value, launch
+from .notices import warn_surprises
 
 __all__ = ["main", "run"]
 
@@ -52,6 +53,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     dev = resolve_device(cfg.device)
     gradkit.manual_seed(cfg.seed)
     ds = load_data(cfg)
+    warn_surprises(cfg, dev, ds)
     model = build_model(cfg.model, ds).to(dev)
     optimizer = build_optimizer(cfg.optimizer, model)
     log.info(
