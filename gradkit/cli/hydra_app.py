@@ -152,7 +152,7 @@ def friendly_message(ex: BaseException) -> str | None:
         hint = _DELIMITER_HINT if "delimiter" in first else ""
         if not hint and any(c in first for c in ";|&<>"):
             hint = "; quote the whole override for the shell and Hydra: 'key=\"a;b\"'"
-        return f"could not read the command line: {first}{hint}"
+        return f"could not read the command line ({first}){hint}"
 
     cause = chain[-1]
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and "not in" in str(cause):
