@@ -15,6 +15,7 @@ from ..autograd.creation import tensor
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..errors import UserError
+from .checkpoint_files import read_checkpoint
 
 __all__ = ["save_checkpoint", "load_checkpoint", "save_params", "find_checkpoint"]
 
@@ -78,9 +79,7 @@ def find_checkpoint(path: str) -> Path:
 
 def load_checkpoint(path: Path, model: Any, optimizer: Any) -> dict:
     """Restore parameters, gradients and optimizer state; return the loop position."""
-    meta = json.loads(path.with_suffix(".json").read_text())
-    with np.load(path) as f:
-        arrays = {k: f[k] for k in f.files}
+    meta, arrays = read_checkpoint(path)  # a damaged file is a UserError (exit 2)
     params = dict(model.named_parameters())
     with no_grad():
         for name, p in params.items():

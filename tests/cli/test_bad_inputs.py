@@ -1,5 +1,5 @@
-"""A corpus of bad data files, each made in tmp_path and given to the real ``gradkit``
-command: every one must exit 2 with one ``gradkit: error:`` line on stderr naming the
+"""A corpus of bad data files and checkpoints, each made in tmp_path and given to the real
+``gradkit`` command: every one must exit 2 with one ``gradkit: error:`` line on stderr naming the
 file (and the row and column where there is one), no traceback, and never a hint to
 load pickles."""
 
@@ -475,6 +475,75 @@ CASES: list[tuple[str, Maker, tuple[str, ...], str, str]] = [
         ("data=npz", "data.path=nope.npz"),
         "nope.npz",
         "data.path: no such file",
+    ),
+]
+
+
+_GOOD_META = '{"state": {}, "param_groups": [], "position": {"step": 1, "micro": 1}}'
+
+
+def _checkpoint(npz: bytes | None = None, meta: str = _GOOD_META, **arrays: object) -> Maker:
+    """A run folder ``run/`` with a checkpoint.json and a checkpoint.npz (raw bytes, or the
+    arrays, truncated to half when ``npz`` is b'half')."""
+
+    def make(d: Path) -> None:
+        (d / "run").mkdir()
+        (d / "run" / "checkpoint.json").write_text(meta)
+        path = d / "run" / "checkpoint.npz"
+        if npz is not None and npz != b"half":
+            path.write_bytes(npz)
+            return
+        np.savez(path, **arrays)
+        if npz == b"half":
+            raw = path.read_bytes()
+            path.write_bytes(raw[: len(raw) // 2])
+
+    return make
+
+
+RESUME = ("resume=run",)
+CASES += [
+    (
+        "checkpoint-not-a-zip",
+        _checkpoint(b"garbage"),
+        RESUME,
+        "checkpoint.npz",
+        "not an .npz archive; the checkpoint is damaged (or not gradkit's)",
+    ),
+    (
+        "checkpoint-truncated",
+        _checkpoint(b"half", **{"param/fc1.weight": np.ones((64, 20))}),
+        RESUME,
+        "checkpoint.npz",
+        "the archive is truncated or damaged",
+    ),
+    (
+        "checkpoint-object-array",
+        _checkpoint(None, **{"param/fc1.weight": np.array([None, 1], dtype=object)}),
+        RESUME,
+        "checkpoint.npz",
+        "the archive is truncated or damaged",
+    ),
+    (
+        "checkpoint-json-garbage",
+        _checkpoint(None, meta="{not json", x=np.ones(2)),
+        RESUME,
+        "checkpoint.json",
+        "not readable JSON",
+    ),
+    (
+        "checkpoint-json-incomplete",
+        _checkpoint(None, meta="{}", x=np.ones(2)),
+        RESUME,
+        "checkpoint.json",
+        "no 'state' entry",
+    ),
+    (
+        "checkpoint-missing",
+        lambda d: (d / "run").mkdir(),
+        RESUME,
+        "resume=run",
+        "no checkpoint there",
     ),
 ]
 
