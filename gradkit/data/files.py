@@ -8,7 +8,7 @@ through.  What is accepted:
   is one character or a name (``comma semicolon tab pipe space colon``); cells
   are decimal numbers as C's ``strtod`` reads them (``1.5``, ``-2e3``, ``.5``,
   spaces around them), never ``1_000`` or ``1,000``; cells may be quoted with
-  ``"``; empty lines are skipped.
+  ``"``; empty lines and lines of only spaces are skipped.
 * NPZ: a zip archive written by ``np.savez`` holding a 2-D numeric feature array
   and a 1-D or 2-D numeric target array, with as many rows.
 * Every value must be finite with a magnitude of at most ``MAX_ABS`` (1e19):
@@ -173,7 +173,7 @@ def _rows(path: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
                 raise DataError(f"{path}, row {line}: not readable as CSV ({e})") from None
             except UnicodeDecodeError:
                 raise _encoding_error(path) from None
-            if row:
+            if row and not (len(row) == 1 and not row[0].strip()):  # skip blank lines
                 yield reader.line_num, row
 
 
@@ -243,18 +243,7 @@ def read_csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, 
     _sniff(path)
     header, t, header_lines = _header(path, delimiter, target)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "input contained no data": answered below
-            values = np.loadtxt(
-                path,
-                dtype=np.float32,
-                delimiter=delimiter,
-                comments=None,
-                skiprows=header_lines,
-                quotechar='"',
-                ndmin=2,
-                encoding="utf-8",
-            )
+        values = _loadtxt(path, delimiter, header_lines)
     except UnicodeDecodeError:
         raise _encoding_error(path) from None
     except ValueError as e:
@@ -264,7 +253,10 @@ def read_csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, 
             problem = _find_problem(path, delimiter, header, 0)
         if problem is not None:
             raise problem from None
-        raise DataError(f"{path}: not readable as CSV: {e}") from None
+        try:  # no bad cell: the file has lines of spaces, which the C reader does not skip
+            values = _loadtxt(path, delimiter, header_lines, skip_blank=True)
+        except ValueError:
+            raise DataError(f"{path}: not readable as CSV: {e}") from None
     if values.shape[0] == 0:
         raise DataError(f"{path}: only a header row, no data")
     if values.shape[1] != len(header):
@@ -286,6 +278,34 @@ def read_csv(path: str, target: str, delimiter: str = ",") -> tuple[np.ndarray, 
         x = np.delete(values, t, axis=1)
     del values
     return x, y
+
+
+def _loadtxt(path: str, delimiter: str, skip: int, skip_blank: bool = False) -> np.ndarray:
+    """numpy's C reader into float32 after ``skip`` header lines; ``skip_blank`` also drops
+    lines of only spaces (through a Python generator, so only when there are some)."""
+    source: Any = path
+    f = None
+    if skip_blank:
+        f = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed below
+        header = skip
+        source = (line for i, line in enumerate(f) if i >= header and line.strip())
+        skip = 0
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "input contained no data": answered by the caller
+            return np.loadtxt(
+                source,
+                dtype=np.float32,
+                delimiter=delimiter,
+                comments=None,
+                skiprows=skip,
+                quotechar='"',
+                ndmin=2,
+                encoding="utf-8",
+            )
+    finally:
+        if f is not None:
+            f.close()
 
 
 def _first_out_of_range(a: np.ndarray, chunk: int = 1 << 16) -> tuple[int, ...] | None:

@@ -130,3 +130,15 @@ def test_column_stats_match_numpy_in_float64() -> None:
     np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=0), rtol=1e-6)
     np.testing.assert_allclose(std[:2], x[:, :2].astype(np.float64).std(axis=0), rtol=1e-6)
     assert std[2] == 1.0
+
+
+def test_lines_of_spaces_are_skipped_as_empty_lines(tmp_path) -> None:
+    from gradkit.data.files import read_csv
+
+    f = tmp_path / "d.csv"
+    f.write_text("\n  \na,label\n1,0\n   \n2,1\n \n")
+    x, y = read_csv(str(f), "label")
+    assert x.tolist() == [[1.0], [2.0]] and y.tolist() == [0.0, 1.0]
+    f.write_text("a,b,label\n1,0,1\n \n2,1\n")
+    with pytest.raises(DataError, match=r"d\.csv, row 4: 2 cells where the header has 3"):
+        read_csv(str(f), "label")
