@@ -104,8 +104,12 @@ def run(cfg: DictConfig) -> int:
     if g.filter:
         cases = [c for c in cases if g.filter in c.name]
         if not cases:
-            log.error("no check matches gradcheck.filter=%r", g.filter)
-            raise SystemExit(2)
+            from gradkit.errors import ConfigError
+
+            raise ConfigError(
+                f"no check matches gradcheck.filter={g.filter!r}; the names contain op, layer "
+                "and model names such as add, softmax, Linear, MLP (gradkit gradcheck lists them)"
+            )
     results = [check(c, g.eps, g.atol, g.rtol) for c in cases]
     console().print(_table(results))
     (run_dir() / "gradcheck.json").write_text(json.dumps([asdict(r) for r in results], indent=1))

@@ -227,3 +227,8 @@ def test_no_warning_for_an_ordinary_run(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert _warnings(p) == []
+
+
+def test_gradcheck_filter_that_matches_nothing(tmp_path: Path) -> None:
+    msg = _error(gradkit("gradcheck", "gradcheck.filter=nothing_like_this", cwd=tmp_path))
+    assert "no check matches gradcheck.filter='nothing_like_this'" in msg
