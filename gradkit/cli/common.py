@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from .hydra_app import enum_value
+from .hydra_app import enum_value, print_error
 
 __all__ = [
     "console",
@@ -58,8 +58,7 @@ def resolve_device(cfg: Any) -> Any:
 
     kind = enum_value(cfg.type)
     if kind == "auto":
-        kind = "cuda" if gradkit.cuda.is_available() else "cpu"
-        log.info("device=auto: using %s", kind)
+        kind = "cuda" if gradkit.cuda.is_available() else "cpu"  # cli/notices.py says why
     index = cfg.index
     if kind == "cpu":
         dev = gradkit.device("cpu")
@@ -98,15 +97,13 @@ def build_model(model_cfg: DictConfig, ds: Any, target: str | None = None) -> An
     d_in, d_out and task come from the data when the config leaves them unset, and a
     mismatch is a clear error."""
     from hydra.errors import InstantiationException
-    from hydra.utils import get_class, instantiate
+    from hydra.utils import instantiate
 
     from gradkit.errors import ConfigError
 
-    target = target or model_cfg._target_
-    try:
-        cls = get_class(target)
-    except Exception as e:
-        raise ConfigError(f"cannot import model class {target!r}: {e}") from None
+    from .usercode import locate, model_target
+
+    target, cls = locate(target or model_target(model_cfg), "model._target_")
     name = HydraConfig.get().runtime.choices.get("model", cls.__name__)
     kwargs: dict[str, Any] = {"_target_": target}
 
@@ -261,18 +258,18 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
                     return math.nan
                 return fn(cfg)
             except FolderRefused as e:
-                log.error("%s", e)
+                _report(e, to_file=False)  # the folder is not ours: its log is not written
                 if multirun:
                     return math.nan
                 raise SystemExit(2) from None
             except (UserError, DeviceUnavailableError) as e:
-                log.error("%s", e)
+                _report(e)
                 _try_write_result(folder, status=f"error: {e}")
                 if multirun:
                     return math.nan
                 raise SystemExit(2) from None
             except DiskError as e:
-                log.error("%s", e)
+                _report(e)
                 _try_write_result(folder, status=f"error: {e}")
                 if multirun:
                     return math.nan
@@ -288,6 +285,13 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         return task
 
     return wrap
+
+
+def _report(e: BaseException, to_file: bool = True) -> None:
+    """One ``gradkit: error:`` line on stderr; the run's log keeps it too."""
+    if to_file:
+        log.error("%s", e, extra={"file_only": True})
+    print_error(str(e))
 
 
 #: exit status when a run's file could not be written (sysexits' EX_IOERR)

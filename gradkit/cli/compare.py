@@ -35,12 +35,12 @@ log = logging.getLogger("gradkit")
 
 def _twins(cfg: DictConfig) -> dict[str, str]:
     """mode -> model class path: the configured model's family, or the configured classes."""
-    from hydra.utils import get_class
-
     from gradkit.errors import ConfigError
     from gradkit.models import MODELS
 
-    base = get_class(cfg.model._target_)
+    from .usercode import locate, model_target
+
+    _, base = locate(model_target(cfg.model), "model._target_")
     family = {c.gradients: c for c in MODELS.values() if c.family == base.family}
     if not family:
         raise ConfigError(
@@ -49,7 +49,12 @@ def _twins(cfg: DictConfig) -> dict[str, str]:
     paths = {m: f"{c.__module__}.{c.__name__}" for m, c in family.items()}
     for mode in ("manual", "function"):
         if cfg.compare.get(mode):
-            paths[mode] = cfg.compare[mode]
+            paths[mode], cls = locate(cfg.compare[mode], f"compare.{mode}")
+            if not isinstance(cls, type) or not hasattr(cls, "parameters"):
+                raise ConfigError(
+                    f"compare.{mode}={cfg.compare[mode]!r} is not a model class (a gradkit "
+                    "nn.Module subclass)"
+                )
     order = ["manual", "autograd", "function"]
     return {m: paths[m] for m in order if m in paths}
 

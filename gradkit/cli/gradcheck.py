@@ -1,15 +1,13 @@
 """``gradkit gradcheck``: finite differences against backward, in float64, for every
 built-in op, layer, loss, custom Function and model — or for your own
-(``target=pkg.module:MyFunction inputs=[[3,4]]``).  Prints a table and exits 1 on
-any failure (primary config ``conf/gradcheck.yaml``)."""
+(``target=mymodule.MyFunction`` or ``mymodule:MyFunction``, ``inputs=[[3,4]]``).  Prints a
+table and exits 1 on any failure (primary config ``conf/gradcheck.yaml``)."""
 
 from __future__ import annotations
 
-import importlib
+import inspect
 import json
 import logging
-import os
-import sys
 from dataclasses import asdict
 from typing import Any
 
@@ -17,6 +15,7 @@ from omegaconf import DictConfig
 
 from .common import console, exit_codes, run_dir
 from .hydra_app import launch
+from .usercode import locate
 
 __all__ = ["main", "run"]
 
@@ -30,8 +29,6 @@ def _user_case(cfg: Any) -> Any:
     from gradkit.errors import ConfigError
 
     target = cfg.target
-    if ":" not in target:
-        raise ConfigError(f"gradcheck.target={target!r}: give module and name as pkg.module:Name")
     if not cfg.inputs:
         raise ConfigError(
             "gradcheck.inputs is required with a target: the shapes of its inputs, e.g. "
@@ -39,18 +36,47 @@ def _user_case(cfg: Any) -> Any:
         )
     if cfg.domain not in ("any", "pos", "away0", "unit"):
         raise ConfigError(f"gradcheck.domain must be any, pos, away0 or unit; got {cfg.domain!r}")
-    module, name = target.split(":", 1)
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())  # the user's module, where gradkit runs
-    try:
-        obj = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError) as e:
-        raise ConfigError(f"gradcheck.target={target!r}: cannot import it ({e})") from None
+    _, obj = locate(target, "gradcheck.target")
     fn = obj.apply if isinstance(obj, type) and issubclass(obj, Function) else obj
     if not callable(fn):
         raise ConfigError(f"gradcheck.target={target!r} is not a Function or a function")
+    _check_arity(target, obj, len(cfg.inputs))
     args = tuple(Arg(tuple(s), cfg.domain) for s in cfg.inputs)
     return Case(target, fn, args, "function")
+
+
+def _check_arity(target: str, obj: Any, given: int) -> None:
+    """A ConfigError when ``gradcheck.inputs`` gives a different number of shapes than the
+    target's forward (or the function) takes."""
+    from gradkit.autograd.function import Function
+    from gradkit.errors import ConfigError
+
+    is_function = isinstance(obj, type) and issubclass(obj, Function)
+    fn = obj.forward if is_function else obj
+    try:
+        params = list(inspect.signature(fn).parameters.values())
+    except (TypeError, ValueError):
+        return  # a builtin without a signature: let it run
+    if is_function:
+        params = params[1:]  # ctx
+    if any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in params):
+        return
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    required = [p for p in positional if p.default is p.empty]
+    if len(required) <= given <= len(positional):
+        return
+    what = f"{target}.forward" if is_function else target
+    names = ", ".join(p.name for p in positional)
+    takes = (
+        f"{len(required)}"
+        if len(required) == len(positional)
+        else f"{len(required)} to {len(positional)}"
+    )
+    raise ConfigError(
+        f"gradcheck.inputs gives {given} shape{'s' if given != 1 else ''} but {what} takes "
+        f"{takes} input{'s' if len(positional) != 1 else ''} ({names}); give one shape per "
+        f"input, e.g. 'gradcheck.inputs=[{','.join(['[3,4]'] * max(len(required), 1))}]'"
+    )
 
 
 def _table(results: list[Any]) -> Any:
@@ -78,8 +104,12 @@ def run(cfg: DictConfig) -> int:
     if g.filter:
         cases = [c for c in cases if g.filter in c.name]
         if not cases:
-            log.error("no check matches gradcheck.filter=%r", g.filter)
-            raise SystemExit(2)
+            from gradkit.errors import ConfigError
+
+            raise ConfigError(
+                f"no check matches gradcheck.filter={g.filter!r}; the names contain op, layer "
+                "and model names such as add, softmax, Linear, MLP (gradkit gradcheck lists them)"
+            )
     results = [check(c, g.eps, g.atol, g.rtol) for c in cases]
     console().print(_table(results))
     (run_dir() / "gradcheck.json").write_text(json.dumps([asdict(r) for r in results], indent=1))

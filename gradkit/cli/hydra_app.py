@@ -94,8 +94,28 @@ def _suggest(key: str) -> str | None:
     candidates = []
     for parent, subs in known_keys().items():
         candidates += [f"{parent}.{s}" if parent else s for s in subs]
+    leaf = key.rsplit(".", 1)[-1]
+    same_leaf = [c for c in candidates if c.rsplit(".", 1)[-1] == leaf and c != key]
+    if same_leaf:  # lr=0.1 -> optimizer.lr, data.epochs=5 -> loop.epochs
+        return same_leaf[0]
     match = difflib.get_close_matches(key, candidates, n=1, cutoff=0.6)
     return match[0] if match else None
+
+
+#: Hydra plugins gradkit's extras install: config group -> {choice: extra}
+_PLUGIN_EXTRAS = {
+    "hydra/launcher": {
+        "joblib": "sweep",
+        "submitit_local": "cluster",
+        "submitit_slurm": "cluster",
+    },
+    "hydra/sweeper": {"optuna": "sweep"},
+}
+
+#: characters Hydra's override grammar cannot take bare, and how to write a delimiter
+_DELIMITER_HINT = (
+    "; a delimiter is written by name: data.delimiter=semicolon (or tab, comma, pipe, space)"
+)
 
 
 _TYPE_WORDS = {
@@ -124,6 +144,21 @@ def friendly_message(ex: BaseException) -> str | None:
     if isinstance(ex, MissingConfigException):
         m = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
         options = sorted(set(ex.options or []))
+        if m and m.group(2) in _PLUGIN_EXTRAS.get(m.group(1), {}):
+            group, choice = m.group(1), m.group(2)
+            extra = _PLUGIN_EXTRAS[group][choice]
+            return (
+                f"{group}={choice} needs Hydra's {choice} plugin, which is not installed: "
+                f"pip install 'gradkit[{extra}]'"
+            )
+        if m and m.group(1).startswith("hydra/") and options:
+            group, choice = m.group(1), m.group(2)
+            kind = group.split("/")[1]
+            return (
+                f"{group}={choice} is not an installed {kind}; the choices are: "
+                f"{', '.join(options)} (others come as Hydra plugins: pip install "
+                f"hydra-{choice.split('_')[0]}-{kind})"
+            )
         if m and options:
             group, choice = m.group(1), m.group(2)
             near = difflib.get_close_matches(choice, options, n=1)
@@ -137,7 +172,11 @@ def friendly_message(ex: BaseException) -> str | None:
             return f"no config named {m.group(1)!r}: {text.splitlines()[0]}"
         return text.split("\n\n")[0]
     if isinstance(ex, OverrideParseException):
-        return f"could not read the command line: {text}"
+        first = text.splitlines()[0] if text else repr(ex)
+        hint = _DELIMITER_HINT if "delimiter" in first else ""
+        if not hint and any(c in first for c in ";|&<>"):
+            hint = "; quote the whole override for the shell and Hydra: 'key=\"a;b\"'"
+        return f"could not read the command line ({first}){hint}"
 
     cause = chain[-1]
     if isinstance(cause, (ConfigKeyError, ConfigAttributeError)) and "not in" in str(cause):
@@ -151,6 +190,12 @@ def friendly_message(ex: BaseException) -> str | None:
             if isinstance(obj, type) and dataclasses.is_dataclass(obj)
             else (known_keys().get(parent, []))
         )
+        if wanted.endswith("._target_") or wanted == "_target_":
+            group = wanted.split(".")[0]
+            return (
+                f"the {group} config has no _target_ (the class to build); add a line such "
+                f"as `_target_: mymodule.MyClass` to its YAML file in conf/{group}/"
+            )
         near = _suggest(wanted)
         where = f"{parent} accepts" if parent else "The top-level keys are"
         hint = f" Did you mean {near}?" if near and near != wanted else ""

@@ -27,6 +27,7 @@ from .common import (
     write_result,
 )
 from .hydra_app import enum_value, launch
+from .notices import warn_surprises
 
 __all__ = ["main", "run"]
 
@@ -53,6 +54,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     dev = resolve_device(cfg.device)
     gradkit.manual_seed(cfg.seed)
     ds = load_data(cfg)
+    warn_surprises(cfg, dev, ds)
     model = build_model(cfg.model, ds).to(dev)
     write_model_card(run_dir, ds, model)
     optimizer = build_optimizer(cfg.optimizer, model)

@@ -77,7 +77,7 @@ class CsvConfig(DataConfig):
     source: str = "csv"
     path: str = MISSING
     target: str = "label"
-    #: one character; ``tab`` for a tab
+    #: one character or a name: comma, semicolon, tab, pipe, space, colon
     delimiter: str = ","
     task: Task = Task.auto
 

@@ -13,7 +13,14 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["Dataset", "TensorData", "infer_task", "encode_targets", "split_and_scale"]
+__all__ = [
+    "Dataset",
+    "TensorData",
+    "infer_task",
+    "encode_targets",
+    "column_stats",
+    "split_and_scale",
+]
 
 
 @dataclass
@@ -124,6 +131,23 @@ def _show(values: np.ndarray, limit: int = 10) -> str:
     return shown + (", ..." if len(values) > limit else "")
 
 
+def column_stats(x: np.ndarray, chunk: int = 1 << 15) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's mean and standard deviation (1 for constant columns), as float32,
+    accumulated in float64 over row chunks: no float32 overflow, no full-size temporary."""
+    n = len(x)
+    total = np.zeros(x.shape[1], dtype=np.float64)
+    for s in range(0, n, chunk):
+        total += x[s : s + chunk].sum(axis=0, dtype=np.float64)
+    mean = total / max(n, 1)
+    sq = np.zeros_like(mean)
+    for s in range(0, n, chunk):
+        d = x[s : s + chunk].astype(np.float64) - mean
+        sq += np.einsum("ij,ij->j", d, d)
+    std = np.sqrt(sq / max(n, 1))
+    std[std == 0] = 1.0  # constant features stay as they are
+    return mean.astype(np.float32), std.astype(np.float32)
+
+
 def split_and_scale(
     name: str,
     task: str,
@@ -152,12 +176,17 @@ def split_and_scale(
         x_train, y_train, x_val, y_val = x[tr], y[tr], x[va], y[va]
     mean = std = None
     if standardize:
-        mean = x_train.mean(axis=0)
-        std = x_train.std(axis=0)
-        std[std == 0] = 1.0  # constant features stay as they are
-        x_train = (x_train - mean) / std
+        mean, std = column_stats(x_train)
+        if n_val == 0:
+            x_train = np.array(x_train, dtype=np.float32)  # not the caller's array, in place
+        else:
+            x_train = np.ascontiguousarray(x_train, dtype=np.float32)
+        x_train -= mean
+        x_train /= std
         if n_val:
-            x_val = (x_val - mean) / std
+            x_val = np.ascontiguousarray(x_val, dtype=np.float32)
+            x_val -= mean
+            x_val /= std
     x_train = np.ascontiguousarray(x_train, dtype=np.float32)
     y_train = np.ascontiguousarray(y_train)
     if n_val == 0:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.sources import csv_rows, csv_values, read_npz
+from ..data.files import read_npz, read_table
 from ..errors import DataError
 from .card import ModelCard
 
@@ -42,11 +42,7 @@ def read_input(path: str, card: ModelCard, target: str | None = None) -> RawInpu
 
 
 def _read_csv(path: str, card: ModelCard, target: str, delimiter: str) -> RawInput:
-    rows = csv_rows(path, delimiter, key="input")
-    header = [h.strip() for h in rows[0]]
-    dup = next((h for h in header if header.count(h) > 1), None)
-    if dup is not None:
-        raise DataError(f"{path}: the column {dup!r} appears twice in the header")
+    header, values = read_table(path, delimiter, key="input")
     features = list(card.features)
     unknown = [h for h in header if h not in features and h != target]
     if unknown:
@@ -62,9 +58,6 @@ def _read_csv(path: str, card: ModelCard, target: str, delimiter: str) -> RawInp
             f"{path}: no column {missing[0]!r}{more}; the model needs the features "
             f"{_names(features)}, matched by name (any order)"
         )
-    if len(rows) < 2:
-        raise DataError(f"{path}: only a header row, no data")
-    values = csv_values(path, header, rows[1:])
     x = values[:, [header.index(f) for f in features]].astype(np.float32)
     y = values[:, header.index(target)] if target in header else None
     return RawInput(x, y, path, target)

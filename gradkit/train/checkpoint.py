@@ -125,6 +125,24 @@ class _Reader:
             self.names = {n[:-4] for n in self.zip.namelist() if n.endswith(".npy")}
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
             raise _bad(path, f"not a readable checkpoint (truncated or corrupt: {e})") from None
+        for name in sorted(self.names):  # refuse Python objects before anything is read
+            if self._header(name)[2].hasobject:
+                raise _bad(path, f"{name!r} holds Python objects, not numbers")
+
+    def _header(self, name: str) -> tuple:
+        """(shape, fortran order, dtype) from a member's .npy header."""
+        try:
+            with self.zip.open(name + ".npy") as f:
+                return self._read_header(f)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as e:
+            raise _bad(self.path, f"member {name!r} cannot be read ({e})") from None
+
+    @staticmethod
+    def _read_header(f: Any) -> tuple:
+        version = np.lib.format.read_magic(f)
+        if version == (1, 0):
+            return np.lib.format.read_array_header_1_0(f)
+        return np.lib.format.read_array_header_2_0(f)
 
     def close(self) -> None:
         self.zip.close()
@@ -133,15 +151,7 @@ class _Reader:
         """Member ``name`` as an array, refused unless its header has this shape and dtype."""
         try:
             with self.zip.open(name + ".npy") as f:
-                version = np.lib.format.read_magic(f)
-                reader = (
-                    np.lib.format.read_array_header_1_0
-                    if version == (1, 0)
-                    else np.lib.format.read_array_header_2_0
-                )
-                got_shape, fortran, got_dtype = reader(f)
-                if got_dtype.hasobject:
-                    raise _bad(self.path, f"{name!r} holds Python objects, not numbers")
+                got_shape, fortran, got_dtype = self._read_header(f)
                 if shape is not None and tuple(got_shape) != tuple(shape):
                     raise _bad(
                         self.path,

@@ -10,7 +10,7 @@ from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
 from ..runtime.files import open_append, write_text
 
-__all__ = ["METRIC", "metric_on_device", "evaluate", "MetricsLog"]
+__all__ = ["METRIC", "metric_on_device", "evaluate", "MetricsLog", "shortest"]
 
 #: task -> (metric name, direction: "max" or "min")
 METRIC = {
@@ -38,6 +38,17 @@ def evaluate(model: Any, x: Tensor, y: Tensor) -> tuple[float, float]:
     return loss.item(), metric.item()
 
 
+def shortest(v: float) -> float:
+    """``v`` as the shortest decimal that reads back as the same float32 when ``v`` is a
+    float32 value (0.824999988079071 -> 0.825); other floats unchanged."""
+    import numpy as np
+
+    f32 = np.float32(v)
+    if not np.isfinite(f32) or float(f32) != v:
+        return v
+    return float(np.format_float_positional(f32, unique=True))
+
+
 class MetricsLog:
     """``metrics.jsonl``: one JSON object per logged step, flushed as written.
 
@@ -59,8 +70,8 @@ class MetricsLog:
             "step": step,
             "epoch": epoch,
             "split": split,
-            "loss": loss,
-            "metric": metric,
+            "loss": shortest(loss),
+            "metric": shortest(metric),
             "metric_name": self.metric_name,
             "time": round(time, 4),
         }

@@ -19,13 +19,19 @@ def _fmt(v: float | None) -> str:
 
 
 class Reporter:
-    """Silent reporting (``loop.progress=none``): log lines only for validation."""
+    """Silent reporting (``loop.progress=none``): only the final validation line.
+
+    Validation lines never outnumber step lines: one is printed when a step line has
+    been printed since the last one (so ``loop.eval_every=50`` with ``loop.log_every=1000``
+    shows one validation line per 1000 steps), and always at the last step.
+    ``metrics.jsonl`` still records every validation pass."""
 
     def __init__(self, total: int, metric_name: str) -> None:
         self.total = total
         self.metric_name = metric_name
         self.t0 = time.perf_counter()
         self.start_step = 0
+        self._lines_since_validation = False
 
     def start(self, start_step: int) -> None:
         self.start_step = start_step
@@ -49,6 +55,10 @@ class Reporter:
         """Called at log steps with the step's loss and metric (already on the host)."""
 
     def validation(self, step: int, loss: float, metric: float) -> None:
+        """Called after each validation pass; prints as the class docstring says."""
+        if not (self._lines_since_validation or step == self.total):
+            return
+        self._lines_since_validation = False
         log.info(
             "step %d: validation loss %s, %s %s", step, _fmt(loss), self.metric_name, _fmt(metric)
         )
@@ -63,6 +73,7 @@ class LineReporter(Reporter):
     extra: ClassVar[dict[str, Any] | None] = None
 
     def train(self, step: int, epoch: int, loss: float, metric: float) -> None:
+        self._lines_since_validation = True
         log.info(
             "step %d/%d  epoch %d  loss %s  %s %s  (%.1f steps/s, ETA %s)",
             step,
@@ -78,62 +89,76 @@ class LineReporter(Reporter):
 
 
 class BarReporter(LineReporter):
-    """A rich progress bar: step, epoch, loss, metric, steps/s, ETA; log lines above it.
-    The periodic step lines still go to ``train.log``, marked to stay off the console."""
+    """A rich progress bar: step counter, epoch, loss, metric, steps/s, ETA; log lines
+    above it.  The periodic step lines still go to ``train.log``, marked to stay off the
+    console.  The line always fits the terminal: as it narrows, the bar shrinks, then
+    steps/s, epoch, ETA, the metric and the loss are left out, in that order; the step
+    counter always shows."""
 
     extra: ClassVar[dict[str, Any] | None] = {"file_only": True}
+    #: the fields left out first when the terminal is narrow (indices into _parts)
+    DROP_ORDER: ClassVar[tuple[int, ...]] = (3, 0, 4, 2, 1)
+    BAR_MAX, BAR_MIN = 40, 8
 
     def __init__(self, total: int, metric_name: str) -> None:
         super().__init__(total, metric_name)
         import rich
-        from rich.console import Console  # noqa: F401 - imported only when a bar is shown
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-        )
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+        self._console = rich.get_console()
+        self._bar = BarColumn(bar_width=self.BAR_MAX)
         self._progress = Progress(
             TextColumn("[bold]train"),
-            BarColumn(),
+            self._bar,
             MofNCompleteColumn(),
-            TextColumn("epoch {task.fields[epoch]}"),
-            TextColumn("loss {task.fields[loss]}"),
-            TextColumn(metric_name + " {task.fields[metric]}"),
-            TextColumn("{task.fields[rate]} steps/s"),
-            TimeRemainingColumn(),
-            console=rich.get_console(),
+            TextColumn("{task.fields[info]}"),
+            console=self._console,
             transient=False,
         )
         self._task: Any = None
+
+    def _parts(self, step: int, epoch: Any, loss: str, metric: str) -> list[str]:
+        return [
+            f"epoch {epoch}",
+            f"loss {loss}",
+            f"{self.metric_name} {metric}",
+            f"{self.rate(step):.1f} steps/s",
+            f"ETA {self.eta(step)}",
+        ]
+
+    def fit(self, parts: list[str], width: int) -> tuple[str, int]:
+        """The info text and the bar width that fit ``width`` columns."""
+        counter = 2 * len(str(self.total)) + 1
+        fixed = len("train") + counter + 3  # three one-space gaps between the columns
+        keep = list(range(len(parts)))
+        for i in self.DROP_ORDER:
+            if fixed + len("  ".join(parts[k] for k in keep)) + self.BAR_MIN <= width:
+                break
+            keep.remove(i)
+        info = "  ".join(parts[k] for k in keep)
+        bar = min(self.BAR_MAX, width - fixed - len(info))
+        if bar < self.BAR_MIN:
+            bar = max(1, bar)
+        return info, bar
+
+    def _show(self, step: int, parts: list[str]) -> None:
+        info, bar = self.fit(parts, self._console.width - 1)
+        self._bar.bar_width = bar
+        self._progress.update(self._task, completed=step, info=info)
 
     def start(self, start_step: int) -> None:
         super().start(start_step)
         self._progress.start()
         self._task = self._progress.add_task(
-            "train",
-            total=self.total,
-            completed=start_step,
-            epoch="-",
-            loss="-",
-            metric="-",
-            rate="-",
+            "train", total=self.total, completed=start_step, info=""
         )
+        self._show(start_step, self._parts(start_step, "-", "-", "-"))
 
     def advance(self, step: int) -> None:
         self._progress.update(self._task, completed=step)
 
     def train(self, step: int, epoch: int, loss: float, metric: float) -> None:
-        self._progress.update(
-            self._task,
-            completed=step,
-            epoch=epoch,
-            loss=_fmt(loss),
-            metric=_fmt(metric),
-            rate=f"{self.rate(step):.1f}",
-        )
+        self._show(step, self._parts(step, epoch, _fmt(loss), _fmt(metric)))
         super().train(step, epoch, loss, metric)
 
     def stop(self) -> None:

@@ -140,9 +140,24 @@ def test_csv_delimiters(tmp_path) -> None:
     msg = _fails(tmp_path, "data=csv", "data.path=t.csv")
     assert "The columns look separated by tab: set data.delimiter=tab" in msg
     msg = _fails(tmp_path, "data=csv", "data.path=t.csv", "data.delimiter=ab")
-    assert "data.delimiter must be one character, got 'ab'; for a tab, write" in msg
-    for spelling in ("data.delimiter=tab", "data.delimiter='\\t'"):
+    assert "data.delimiter='ab' is not a delimiter; write one character or a name: comma," in msg
+    for spelling in ("data.delimiter=tab", "data.delimiter='\\t'", "data.delimiter=TAB"):
         _fails(tmp_path, "data=csv", "data.path=t.csv", spelling, code=0)
+
+
+@pytest.mark.parametrize(
+    ("name", "char"), [("semicolon", ";"), ("pipe", "|"), ("comma", ","), ("space", " ")]
+)
+def test_csv_delimiter_names(tmp_path, name, char) -> None:
+    """Names work as typed in bash (data.delimiter=';' reaches Hydra as a bare ;)."""
+    rows = [char.join(["a", "b", "label"])] + [
+        char.join(map(str, (i, i % 5, i % 2))) for i in range(20)
+    ]
+    (tmp_path / "t.csv").write_text("\n".join(rows))
+    _fails(tmp_path, "data=csv", "data.path=t.csv", f"data.delimiter={name}", code=0)
+    if name != "comma":
+        msg = _fails(tmp_path, "data=csv", "data.path=t.csv")
+        assert f"The columns look separated by {name}: set data.delimiter={name}" in msg
 
 
 def test_a_single_class(tmp_path) -> None:

@@ -95,3 +95,50 @@ def test_batches_come_from_seed_and_epoch() -> None:
     assert [again.indices(0, k).tolist() for k in range(3)] == first
     assert [again.indices(1, k).tolist() for k in range(3)] != first
     assert Batches(10, 0, seed=3, device="cpu").indices(0, 0) is None  # full batch
+
+
+def test_csv_reader_reads_what_it_documents(tmp_path) -> None:
+    """BOM, CRLF, quotes, spaces, empty lines, a target column in the middle, names."""
+    from gradkit.data.files import read_csv
+
+    f = tmp_path / "d.csv"
+    f.write_bytes(b'\xef\xbb\xbfa;label;"b"\r\n 1.5 ;0;"-2e3"\r\n\r\n.5;1;7\r\n')
+    x, y = read_csv(str(f), "label", "semicolon")
+    assert x.dtype == np.float32 and x.tolist() == [[1.5, -2000.0], [0.5, 7.0]]
+    assert y.tolist() == [0.0, 1.0]
+    f.write_text("a,label\n1,0\n")
+    x, y = read_csv(str(f), "label", "comma")
+    assert x.shape == (1, 1) and y.shape == (1,)
+
+
+def test_values_at_the_float32_limit(tmp_path) -> None:
+    f = tmp_path / "d.csv"
+    f.write_text("a,label\n1e19,0\n-1e19,1\n")
+    ds = load(CsvConfig(path=str(f), val_fraction=0.0))
+    assert np.isfinite(ds.x_train).all()  # standardised without overflow
+    f.write_text("a,label\n1.1e19,0\n-1e19,1\n")
+    with pytest.raises(DataError, match=r"row 2, column 'a': 1.1e19 is too large"):
+        load(CsvConfig(path=str(f)))
+
+
+def test_column_stats_match_numpy_in_float64() -> None:
+    from gradkit.data.dataset import column_stats
+
+    x = np.random.default_rng(0).standard_normal((1000, 3)).astype(np.float32) * 1e18
+    x[:, 2] = 5.0
+    mean, std = column_stats(x, chunk=64)
+    np.testing.assert_allclose(mean, x.astype(np.float64).mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(std[:2], x[:, :2].astype(np.float64).std(axis=0), rtol=1e-6)
+    assert std[2] == 1.0
+
+
+def test_lines_of_spaces_are_skipped_as_empty_lines(tmp_path) -> None:
+    from gradkit.data.files import read_csv
+
+    f = tmp_path / "d.csv"
+    f.write_text("\n  \na,label\n1,0\n   \n2,1\n \n")
+    x, y = read_csv(str(f), "label")
+    assert x.tolist() == [[1.0], [2.0]] and y.tolist() == [0.0, 1.0]
+    f.write_text("a,b,label\n1,0,1\n \n2,1\n")
+    with pytest.raises(DataError, match=r"d\.csv, row 4: 2 cells where the header has 3"):
+        read_csv(str(f), "label")
