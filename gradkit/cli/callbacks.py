@@ -35,6 +35,8 @@ __all__ = ["SweepSummary", "collect", "write_summary", "sweep_stopping", "SWEEP"
 SWEEP: dict[str, Any] = {}
 #: the file a stopping sweep leaves for jobs not yet started (in any process)
 STOP_FILE = ".stopping"
+#: jobs whose folder was refused (one line each), for the sweep's exit status
+REFUSED = ".refused"
 
 
 def collect(sweep_dir: Path) -> list[dict]:
@@ -63,20 +65,29 @@ def sweep_stopping(job_dir: Path) -> str | None:
 
 
 def _running_jobs(sweep_dir: Path) -> list[int]:
-    """The pids of this sweep's jobs that are still running (their lock holds it)."""
-    from .rundir import LOCK
+    """The pids of this sweep's jobs that run now on this machine: a job's lock is held
+    (so the pid in it is not a stale one) and names this host."""
+    from .rundir import LOCK, holder
 
     pids = []
     for lock in sweep_dir.glob(f"*/{LOCK}"):
-        if (lock.parent / "result.json").exists():
-            continue
-        try:
-            pid = int(lock.read_text().split()[0])
-        except (OSError, ValueError, IndexError):
-            continue
-        if pid != os.getpid():
+        pid = holder(lock)
+        if pid is not None and pid != os.getpid():
             pids.append(pid)
     return pids
+
+
+def record_refused(message: str) -> None:
+    """A job whose folder was refused cannot write its result there: note it in the sweep."""
+    from gradkit.runtime.files import open_append
+
+    sweep_dir = SWEEP.get("dir")
+    if sweep_dir is None:
+        from hydra.core.hydra_config import HydraConfig
+
+        sweep_dir = Path(str(HydraConfig.get().sweep.dir))
+    with contextlib.suppress(OSError), open_append(sweep_dir / REFUSED) as f:
+        f.write(message.replace("\n", " ") + "\n")
 
 
 def _on_stop(sweep_dir: Path, signum: int) -> None:
@@ -84,8 +95,10 @@ def _on_stop(sweep_dir: Path, signum: int) -> None:
     from gradkit.runtime import signals
 
     name = signals.signal_name(signum)
+    from gradkit.runtime.files import write_text
+
     with contextlib.suppress(OSError):
-        (sweep_dir / STOP_FILE).write_text(name + "\n")
+        write_text(sweep_dir / STOP_FILE, name + "\n")
     if signum == signal.SIGTERM:
         for pid in _running_jobs(sweep_dir):
             with contextlib.suppress(OSError):

@@ -199,10 +199,10 @@ def start_run(cfg: DictConfig, folder: Path) -> None:
     from gradkit.errors import UserError
 
     from .logs import open_run_logs
-    from .rundir import LOCK, claim, record_config
+    from .rundir import claim, record_config
 
     hc = HydraConfig.get()
-    if hc.mode == RunMode.MULTIRUN and (folder / LOCK).exists():
+    if hc.mode == RunMode.MULTIRUN and _requeued(folder, list(hc.overrides.task)):
         # a requeued sweep job (submitit): its folder is its own, from an earlier start
         if (folder / "checkpoint.npz").exists() and "resume" in cfg:
             with open_dict(cfg):
@@ -221,6 +221,24 @@ def start_run(cfg: DictConfig, folder: Path) -> None:
     open_run_logs()
     overrides = [o for o in hc.overrides.task if not o.startswith("resume=")]
     record_config(folder, cfg, hc, overrides)
+
+
+def _requeued(folder: Path, overrides: list[str]) -> bool:
+    """True for a submitit job started again (pre-empted, requeued) in its own folder: the
+    lock and the overrides record are there, and they are this job's."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    from .rundir import LOCK
+
+    if not (folder / LOCK).exists() or not any(k.startswith("SUBMITIT_") for k in os.environ):
+        return False
+    try:
+        saved = OmegaConf.load(folder / ".hydra" / "overrides.yaml")
+    except Exception:
+        return False
+    return [str(o) for o in saved] == overrides
 
 
 def _same_folder(resume: Path, folder: Path) -> bool:
@@ -260,6 +278,9 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             except FolderRefused as e:
                 _report(e, to_file=False)  # the folder is not ours: its log is not written
                 if multirun:
+                    from .callbacks import record_refused
+
+                    record_refused(str(e))
                     return math.nan
                 raise SystemExit(2) from None
             except (UserError, DeviceUnavailableError) as e:

@@ -13,6 +13,8 @@ from typing import Any
 
 from omegaconf import DictConfig
 
+from gradkit.runtime.files import write_text
+
 from .common import console, exit_codes, run_dir
 from .hydra_app import launch
 from .usercode import locate
@@ -112,7 +114,7 @@ def run(cfg: DictConfig) -> int:
             )
     results = [check(c, g.eps, g.atol, g.rtol) for c in cases]
     console().print(_table(results))
-    (run_dir() / "gradcheck.json").write_text(json.dumps([asdict(r) for r in results], indent=1))
+    write_text(run_dir() / "gradcheck.json", json.dumps([asdict(r) for r in results], indent=1))
     failed = [r for r in results if not r.passed]
     for r in failed:
         log.error(

@@ -59,7 +59,9 @@ def run(cfg: DictConfig) -> int:
     )
     console().print(to_tree(view, title))
     dot = folder / "graph.dot"
-    dot.write_text(to_dot(view, title))
+    from gradkit.runtime.files import write_text
+
+    write_text(dot, to_dot(view, title))
     exe = shutil.which("dot")
     if exe:
         subprocess.run([exe, "-Tsvg", str(dot), "-o", str(folder / "graph.svg")], check=True)

@@ -11,6 +11,7 @@ Hydra's own reporting unchanged (and ``HYDRA_FULL_ERROR=1`` still shows it all).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import os
@@ -320,16 +321,18 @@ def sweep_status() -> int:
     """0, or the status of a sweep that was stopped (128 + signal) or had failed jobs (2)."""
     from gradkit.runtime import signals
 
-    from .callbacks import SWEEP
+    from .callbacks import REFUSED, SWEEP
 
     if "dir" not in SWEEP:
         return 0
     if signals.requested():
         return signals.exit_status(signals.requested() or 0)
     failed = [r for r in SWEEP.get("rows", []) if str(r.get("status", "")).startswith("error")]
-    if failed:
-        jobs = ", ".join(f"job {r.get('job')} ({r.get('status')})" for r in failed)
-        print_error(f"{len(failed)} job(s) of the sweep in {SWEEP['dir']} failed: {jobs}")
+    jobs = [f"job {r.get('job')} ({r.get('status')})" for r in failed]
+    with contextlib.suppress(OSError):
+        jobs += (SWEEP["dir"] / REFUSED).read_text().splitlines()
+    if jobs:
+        print_error(f"{len(jobs)} job(s) of the sweep in {SWEEP['dir']} failed: {'; '.join(jobs)}")
         return 2
     return 0
 

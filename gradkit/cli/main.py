@@ -6,11 +6,17 @@ a subcommand's own module is imported only when it runs.
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import sys
+from ..runtime import signals as _signals
 
-from .._version import __version__
+_signals.install()  # first: a Ctrl-C while Python imports the rest ends quietly too
+try:
+    import difflib
+    import importlib
+    import sys
+
+    from .._version import __version__
+except _signals.Stopped as _stop:
+    raise SystemExit(_signals.exit_status(_stop.signum)) from None
 
 #: command -> (module with main(args) -> int, one line for --help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -32,6 +32,8 @@ EXTEND = (
 )
 #: gradkit's config groups (choices) and the roots of its keys
 GROUPS = ("model", "optimizer", "device", "data", "loop", "recipe")
+#: what a group's option may be called (no path: ``recipe=../x`` would load any file)
+_OPTION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 #: the largest overrides.yaml read (a real one is a few hundred bytes)
 _LIMIT = 64 * 1024
 #: Hydra's command-line flags that take a value
@@ -117,6 +119,8 @@ def _check_saved(text: str, file: Path) -> str:
         why = f"{key!r} is not one of gradkit's settings"
     elif "${" in text or o.value_type is None or o.value_type.name != "ELEMENT":
         why = "its value is an interpolation or a sweep"
+    elif key in GROUPS and not _OPTION.fullmatch(str(o.value())):
+        why = "its value is not the name of an option (a path?)"
     if why:
         raise UserError(
             f"{file}: refusing to replay {text!r} ({why}); a resume replays only gradkit's own "
@@ -174,50 +178,77 @@ def plan_resume(args: list[str]) -> ResumePlan | None:
     mine = [o for o in overrides if not o.startswith("resume=")]
     run_dir = [o for o in mine if o.startswith("hydra.run.dir=")]
     mine = [o for o in mine if not o.startswith("hydra.run.dir=")]
-    if saved is not None:
-        saved_keys = _keys(replay, str(saved_file))
-        refused = []
-        for o in mine:
-            key = _parse(o, "the command line").key_or_group
-            if key in EXTEND or saved_keys.get(key) == o:
-                continue
-            refused.append(key)
-        if refused:
-            raise UserError(
-                f"resume={target} continues the run exactly as it was configured; it cannot "
-                f"change {', '.join(refused)}. A resume accepts only {', '.join(EXTEND)}; "
-                "to change anything else, start a new run"
-            )
-        mine_keys = _keys(mine, "the command line")
-        replay_kept = [o for o in replay if _parse(o, "").key_or_group not in mine_keys]
-    else:
-        replay_kept = []
+    saved_keys = _keys(replay, str(saved_file))
+    refused = []
+    for o in mine:
+        key = _parse(o, "the command line").key_or_group
+        if key in EXTEND or saved_keys.get(key) == o:
+            continue
+        refused.append(key)
+    if refused:
+        without = "" if saved is not None else f" (and {saved_file} is missing)"
+        raise UserError(
+            f"resume={target} continues the run exactly as it was configured{without}; it "
+            f"cannot change {', '.join(refused)}. A resume accepts only {', '.join(EXTEND)}; "
+            "to change anything else, start a new run"
+        )
+    mine_keys = _keys(mine, "the command line")
+    replay_kept = [o for o in replay if _parse(o, "").key_or_group not in mine_keys]
     nothing = _nothing_to_do(checkpoint, read_meta(checkpoint), mine, target)
-    in_place = not run_dir
+    in_place = not run_dir or _same(run_dir[-1].split("=", 1)[1].strip("'\""), folder)
     out = [*flags, *replay_kept, *mine, f"resume={quote(str(checkpoint))}"]
     out += run_dir or [f"hydra.run.dir={quote(str(folder))}"]
     return ResumePlan(out, folder, checkpoint, replay, in_place, nothing)
 
 
-def _nothing_to_do(checkpoint: Path, meta: dict, mine: list[str], target: str) -> str | None:
-    """The message when the run is complete and this resume asks for no more steps."""
-    step, total = meta["position"]["step"], meta.get("total")
-    keys = _keys(mine, "the command line")
-    if "loop.epochs" in keys:
-        return None  # the new total depends on the data: the run decides
+def _same(a: str, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def _finished(folder: Path) -> bool:
+    """The run wrote its final files (a crash between the last checkpoint and them: no)."""
+    import json
+
+    try:
+        status = json.loads((folder / "result.json").read_text(encoding="utf-8")).get("status")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return status == "ok" and (folder / "params.npz").is_file()
+
+
+def _new_total(meta: dict, keys: dict[str, str]) -> int | None:
+    """The last step this resume trains to, when it can be told before the data is read."""
+    total = meta.get("total")
     if "loop.steps" in keys:
         value = _parse(keys["loop.steps"], "the command line").value()
-        if isinstance(value, int) and value < step:
-            raise UserError(
-                f"loop.steps={value}: {checkpoint} is already at step {step}; a resume can "
-                "only train longer"
-            )
-        if value != step:
-            return None
-    elif total is None or step < total:
+        return value if isinstance(value, int) else None
+    if "loop.epochs" in keys:
+        value = _parse(keys["loop.epochs"], "the command line").value()
+        per_epoch = meta.get("steps_per_epoch")
+        if meta.get("by_steps") or not isinstance(value, int) or not isinstance(per_epoch, int):
+            return total if meta.get("by_steps") else None
+        return max(1, value * per_epoch)
+    return total
+
+
+def _nothing_to_do(checkpoint: Path, meta: dict, mine: list[str], target: str) -> str | None:
+    """The message when the run is complete and this resume asks for no more steps."""
+    step = meta["position"]["step"]
+    new_total = _new_total(meta, _keys(mine, "the command line"))
+    if new_total is None:
         return None
+    if new_total < step:
+        raise UserError(
+            f"{checkpoint} is already at step {step}, past the {new_total} steps this resume "
+            "asks for; a resume can only train longer"
+        )
+    if new_total > step or not _finished(checkpoint.parent):
+        return None  # steps to take, or a run that died before its final files: finish it
     return (
         f"{checkpoint.parent} is complete: its checkpoint is at step {step}, the last one "
-        f"configured; nothing to do. To train longer: gradkit train resume={target} "
+        f"asked for; nothing to do. To train longer: gradkit train resume={target} "
         f"loop.steps={2 * step}"
     )

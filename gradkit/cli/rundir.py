@@ -17,13 +17,22 @@ import contextlib
 import errno
 import fcntl
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
 from gradkit.errors import UserError
 from gradkit.runtime.files import disk_error, remove_stale_temporaries, write_text
 
-__all__ = ["LOCK", "RUN_FILES", "fresh_dir", "claim", "record_config", "register_resolver"]
+__all__ = [
+    "LOCK",
+    "RUN_FILES",
+    "fresh_dir",
+    "claim",
+    "holder",
+    "record_config",
+    "register_resolver",
+]
 
 LOCK = ".gradkit.lock"
 #: files whose presence means a folder holds a run (or a sweep)
@@ -91,6 +100,11 @@ def claim(folder: Path, what: str, resume: bool = False) -> None:
             "overwrites a run. Name a new folder, leave it out for a fresh one under "
             f"outputs/, or continue that run with gradkit train resume={folder}"
         )
+    if not resume and folder.is_dir() and any(folder.iterdir()):
+        raise UserError(
+            f"{what}={folder} is not empty; a run writes its files into a folder of its own. "
+            "Name a new (or empty) folder, or leave it out for a fresh one under outputs/"
+        )
     flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | (0 if resume else os.O_EXCL)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -113,10 +127,32 @@ def claim(folder: Path, what: str, resume: bool = False) -> None:
         ) from None
     with contextlib.suppress(OSError):
         os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
+        os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
     _held.append(fd)
     if resume:
         remove_stale_temporaries(folder)
+
+
+def holder(lock: Path) -> int | None:
+    """The pid of the process on this host that holds ``lock`` now (None: nobody does, or
+    another host's job does, or the file is unreadable)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            pass  # held: the pid in it is alive
+        else:
+            return None  # free: the run ended (the pid may be reused by now)
+        words = os.read(fd, 256).decode(errors="replace").split()
+    finally:
+        os.close(fd)
+    if len(words) < 2 or words[1] != socket.gethostname() or not words[0].isdigit():
+        return None
+    return int(words[0])
 
 
 def record_config(folder: Path, cfg: Any, hydra_cfg: Any, overrides: list[str]) -> None:

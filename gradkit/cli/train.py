@@ -23,6 +23,7 @@ from .common import (
     check_missing,
     exit_codes,
     load_data,
+    parallel_job,
     resolve_device,
     write_result,
 )
@@ -65,14 +66,10 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
         sum(p.numel() for p in model.parameters()),
         model.gradients,
     )
-    hc = HydraConfig.get()
-    parallel = hc.mode == RunMode.MULTIRUN and "basic_launcher" not in str(
-        hc.launcher.get("_target_", "")
-    )
     mode = enum_value(loop.progress)
 
     def reporter(total: int, metric_name: str) -> Any:
-        return make_reporter(mode, total, metric_name, parallel)
+        return make_reporter(mode, total, metric_name, parallel_job())
 
     trainer = Trainer(model, optimizer, ds.to(dev), loop, run_dir, cfg.seed, dev, reporter)
     resume = find_checkpoint(cfg.resume) if cfg.resume else None

@@ -16,9 +16,9 @@ import contextlib
 import errno
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 __all__ = [
     "DiskError",
@@ -93,6 +93,7 @@ def atomic_write(path: Path, fault: str | None = None) -> Iterator[IO[bytes]]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _sync_folder(path.parent)
     except OSError as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -101,6 +102,20 @@ def atomic_write(path: Path, fault: str | None = None) -> Iterator[IO[bytes]]:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (where the file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -125,13 +140,3 @@ def open_append(path: Path) -> IO[str]:
             ) from None
         raise disk_error(path, e) from None
     return os.fdopen(fd, "a", encoding="utf-8")
-
-
-def guarded(path: Path, fn: Callable[[], Any]) -> Any:
-    """Run ``fn`` and turn an OSError into a DiskError naming ``path``."""
-    try:
-        return fn()
-    except DiskError:
-        raise
-    except OSError as e:
-        raise disk_error(path, e) from None

@@ -12,7 +12,6 @@ second signal stops at once.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import signal
 import threading
@@ -32,7 +31,6 @@ __all__ = [
     "chain",
 ]
 
-log = logging.getLogger("gradkit")
 
 #: the signals that ask gradkit to stop
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -120,8 +118,11 @@ def install() -> None:
 
 
 def chain(signum: int) -> None:
-    """Hand ``signum`` on to the handler gradkit took it from (submitit's requeue), if any."""
+    """Hand ``signum`` on to the handler gradkit took it from (submitit's requeue), if any.
+    Under submitit a SIGTERM is pre-emption too (SLURM's default warning): it requeues."""
     handler = _state.chained.get(signum)
+    if handler is None and signum == signal.SIGTERM and _state.chained:
+        signum, handler = next(iter(_state.chained.items()))
     if handler is not None:
         handler(signum, None)
 
@@ -152,27 +153,3 @@ def on_request(fn: Callable[[int], None]) -> Callable[[], None]:
     """Call ``fn(signum)`` when a deferred stop is requested; returns the un-register."""
     _state.listeners.append(fn)
     return lambda: _state.listeners.remove(fn) if fn in _state.listeners else None
-
-
-def reset() -> None:
-    """Forget a recorded request (tests, and a process that runs several jobs)."""
-    _state.signum = None
-
-
-def send_to_children(signum: int) -> list[int]:
-    """Forward ``signum`` to this process's child processes (Linux: /proc); their pids."""
-    pids: list[int] = []
-    try:
-        tasks = os.listdir(f"/proc/{os.getpid()}/task")
-    except OSError:
-        return pids
-    for t in tasks:
-        try:
-            with open(f"/proc/{os.getpid()}/task/{t}/children") as f:
-                pids += [int(p) for p in f.read().split()]
-        except OSError:
-            continue
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signum)
-    return pids

@@ -48,14 +48,19 @@ def save_params(model: Any, path: Path) -> None:
 
 
 def save_checkpoint(
-    run_dir: Path, model: Any, optimizer: Any, position: dict, total: int | None = None
+    run_dir: Path,
+    model: Any,
+    optimizer: Any,
+    position: dict,
+    total: int | None = None,
+    **schedule: Any,
 ) -> Path:
-    """Write ``checkpoint.npz`` (atomically, as a whole); returns its path."""
+    """Write ``checkpoint.npz`` (atomically, as a whole); returns its path.  ``schedule``
+    (steps per epoch, whether loop.steps set the total) lets a resume tell, before
+    reading any data, how far ``loop.epochs=N`` goes."""
     arrays: dict[str, np.ndarray] = {}
-    shapes: dict[str, list] = {}
     for name, p in model.named_parameters():
         arrays[f"param/{name}"] = _host(p)
-        shapes[name] = [list(p.shape), str(arrays[f"param/{name}"].dtype)]
         if p.grad is not None:
             arrays[f"grad/{name}"] = _host(p.grad)
     sd = optimizer.state_dict()
@@ -73,9 +78,9 @@ def save_checkpoint(
         "total": total,
         "model": type(model).__name__,
         "optimizer": type(optimizer).__name__,
-        "params": shapes,
         "param_groups": sd["param_groups"],
         "state": scalars,
+        **schedule,
     }
     blob = json.dumps(meta, default=_plain).encode("utf-8")
     arrays[META] = np.frombuffer(blob, dtype=np.uint8)
@@ -83,6 +88,11 @@ def save_checkpoint(
     with atomic_write(path, fault="checkpoint") as f:
         np.savez(f, **arrays)
     return path
+
+
+def _np_dtype(p: Tensor) -> np.dtype:
+    """The numpy dtype of a tensor's elements (its saved arrays must have it)."""
+    return np.dtype(p.dtype.name)
 
 
 def _plain(v: Any) -> Any:
@@ -177,7 +187,8 @@ class _Reader:
 
 
 def read_meta(path: Path) -> dict:
-    """The checkpoint's ``meta`` record (position, total, classes), checked for form."""
+    """The checkpoint's ``meta`` record (position, total, model and optimizer names),
+    checked for form."""
     r = _Reader(path)
     try:
         return _meta(r)
@@ -247,7 +258,7 @@ def load_checkpoint(
         values: dict[str, Any] = {}
         grads: dict[str, Any] = {}
         for name, p in params.items():
-            dt = np.dtype(str(p.dtype).replace("gradkit.", ""))
+            dt = _np_dtype(p)
             values[name] = r.read(f"param/{name}", tuple(p.shape), dt)
             if f"grad/{name}" in r.names:
                 grads[name] = r.read(f"grad/{name}", tuple(p.shape), dt)
@@ -293,6 +304,5 @@ def _optimizer_state(r: _Reader, meta: dict, params: list) -> dict[int, dict]:
         if not idx.isdigit() or int(idx) >= len(params):
             raise _bad(r.path, f"optimizer state {name!r} names no parameter")
         p = params[int(idx)]
-        dt = np.dtype(str(p.dtype).replace("gradkit.", ""))
-        state.setdefault(int(idx), {})[key] = tensor(r.read(name, tuple(p.shape), dt))
+        state.setdefault(int(idx), {})[key] = tensor(r.read(name, tuple(p.shape), _np_dtype(p)))
     return state

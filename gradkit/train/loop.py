@@ -184,6 +184,8 @@ class Trainer:
             finally:
                 self.reporter.stop()
                 metrics.close()
+            if math.isnan(val_loss):  # resumed at its last step: the run died before the end
+                val_loss, metric = evaluate(self.model, self.data.x_val, self.data.y_val)
             self._checkpoint(step, micro, periodic=False)
             save_params(self.model, self.run_dir / "params.npz")
             if signals.requested():
@@ -203,6 +205,8 @@ class Trainer:
                 self.optimizer,
                 {"step": step, "micro": micro},
                 total=self.total,
+                steps_per_epoch=-(-self.batches.per_epoch // self.loop.accumulate),
+                by_steps=self.loop.steps is not None,
             )
         except DiskError as e:
             if not periodic:

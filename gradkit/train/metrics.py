@@ -97,8 +97,3 @@ def _keep_until(path: Path, step: int) -> None:
             kept.append(line)
     if len(kept) != len(lines):
         write_text(path, "".join(k + "\n" for k in kept))
-
-
-def read_metrics(path: Path) -> list[dict]:
-    """The records of a ``metrics.jsonl`` file."""
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]

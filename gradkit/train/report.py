@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..runtime.files import write_text
 from .compare import Comparison
 
 __all__ = ["summary_rows", "write_json", "write_markdown", "plot_curves"]
@@ -73,7 +74,7 @@ def write_json(cmp: Comparison, path: Path, meta: dict) -> None:
             for mode, tr in cmp.modes.items()
         },
     }
-    path.write_text(json.dumps(doc, indent=1))
+    write_text(path, json.dumps(doc, indent=1))
 
 
 def _g(v: float) -> str:
@@ -143,7 +144,7 @@ def write_markdown(cmp: Comparison, path: Path, meta: dict, picture: str | None)
             )
     if picture:
         lines += ["", f"![loss and gradient difference per step]({picture})"]
-    path.write_text("\n".join(lines) + "\n")
+    write_text(path, "\n".join(lines) + "\n")
 
 
 def plot_curves(cmp: Comparison, path: Path, title: str) -> bool:

@@ -143,6 +143,7 @@ def eval_json(line: str) -> dict:
         "model._target_=builtins.print",
         "~model",
         "data.path=${oc.env:HOME}",
+        "recipe=../../../../../../../../../tmp/evil",  # a group option given as a path
     ],
 )
 def test_resume_replays_only_gradkits_own_settings(tmp_path, planted) -> None:
@@ -304,3 +305,74 @@ def test_a_run_folder_that_cannot_be_made(tmp_path, folder, status, words) -> No
     p = gradkit("train", *QUICK, f"hydra.run.dir={folder}", cwd=tmp_path)
     assert p.returncode == status, output(p)
     assert words in p.stderr and "Traceback" not in output(p)
+
+
+def test_a_non_empty_folder_is_refused_untouched(tmp_path) -> None:
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "model.json").write_text("my own file")
+    p = gradkit("train", *QUICK, "hydra.run.dir=mine", cwd=tmp_path)
+    assert p.returncode == 2 and "is not empty" in p.stderr, output(p)
+    assert sorted(x.name for x in (tmp_path / "mine").iterdir()) == ["model.json"]
+    assert (tmp_path / "mine" / "model.json").read_text() == "my own file"
+
+
+def test_resume_without_the_overrides_file_still_refuses_changes(tmp_path) -> None:
+    assert gradkit("train", *QUICK, "hydra.run.dir=exp", cwd=tmp_path).returncode == 0
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "checkpoint.npz").write_bytes(
+        (tmp_path / "exp/checkpoint.npz").read_bytes()
+    )
+    p = gradkit(
+        "train",
+        "resume=bare/checkpoint.npz",
+        "loop.steps=6",
+        "optimizer.lr=0.5",
+        "hydra.run.dir=new",
+        cwd=tmp_path,
+    )
+    assert p.returncode == 2 and "cannot change optimizer.lr" in p.stderr, output(p)
+    assert not (tmp_path / "new").exists()
+
+
+def test_a_run_killed_after_its_last_checkpoint_is_finished_by_resume(tmp_path) -> None:
+    """Killed between the final checkpoint and params.npz: not 'complete', it is finished."""
+    env = {"GRADKIT_TEST_FAULT": "params"}
+    p = gradkit("train", *QUICK, "hydra.run.dir=run", cwd=tmp_path, env=env)
+    assert p.returncode == -9 and not (tmp_path / "run" / "params.npz").exists()
+    p = gradkit("train", "resume=run", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    assert result(tmp_path / "run")["status"] == "ok"
+    assert result(tmp_path / "run")["metric"] is not None
+    assert gradkit("train", *QUICK, "hydra.run.dir=full", cwd=tmp_path).returncode == 0
+    a, b = np.load(tmp_path / "run" / "params.npz"), np.load(tmp_path / "full" / "params.npz")
+    for k in b.files:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert result(tmp_path / "run")["metric"] == result(tmp_path / "full")["metric"]
+    assert not list((tmp_path / "run").glob(".*.tmp"))
+
+
+def test_resume_with_the_same_epochs_of_a_complete_run_changes_nothing(tmp_path) -> None:
+    args = ("loop.epochs=1", "loop.batch_size=200", "loop.progress=none")
+    assert gradkit("train", *args, "hydra.run.dir=r1", cwd=tmp_path).returncode == 0
+    before = _snapshot(tmp_path / "r1")
+    p = gradkit("train", "resume=r1", "loop.epochs=1", cwd=tmp_path)
+    assert p.returncode == 0 and "nothing to do" in p.stdout, output(p)
+    assert _snapshot(tmp_path / "r1") == before
+    p = gradkit("train", "resume=r1", "loop.epochs=2", cwd=tmp_path)
+    assert p.returncode == 0 and result(tmp_path / "r1")["steps"] == 8, output(p)
+
+
+def test_a_sweep_job_whose_folder_is_taken_is_an_error_not_a_resume(tmp_path) -> None:
+    p = gradkit(
+        "train",
+        "-m",
+        *QUICK,
+        "seed=1,2",
+        "hydra.sweep.dir=sw",
+        "hydra.sweep.subdir=same",
+        cwd=tmp_path,
+    )
+    assert p.returncode == 2, output(p)
+    assert "1 job(s) of the sweep" in p.stderr and "already holds a run" in p.stderr
+    assert result(tmp_path / "sw" / "same")["overrides"][-1] == "seed=1"
+    assert result(tmp_path / "sw" / "same")["status"] == "ok"

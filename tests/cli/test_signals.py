@@ -138,14 +138,15 @@ def test_a_crash_inside_a_checkpoint_write_leaves_the_previous_one(
 
 def test_ctrl_c_during_start_up_is_quiet(tmp_path) -> None:
     rng = random.Random(5)
-    for i in range(6):
+    for i, (low, high) in enumerate([(0.0, 0.15)] * 3 + [(0.15, 1.2)] * 4):
         proc = _start("train", "loop.steps=2", f"hydra.run.dir=r{i}", cwd=tmp_path)
-        time.sleep(rng.uniform(0.0, 1.2))
+        time.sleep(rng.uniform(low, high))
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err, err
-        assert proc.returncode in (0, 130), out + err
-        if proc.returncode == 130:
+        # -2: before Python ran gradkit's first line (nothing to say, nothing made)
+        assert proc.returncode in (0, 130, -2), out + err
+        if proc.returncode == 130 and (tmp_path / f"r{i}").exists():
             assert "stopped by Ctrl-C" in err or "checkpoint saved" in err, err
 
 
