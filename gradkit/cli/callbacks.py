@@ -71,6 +71,8 @@ def _running_jobs(sweep_dir: Path) -> list[int]:
 
     pids = []
     for lock in sweep_dir.glob(f"*/{LOCK}"):
+        if (lock.parent / "result.json").exists():
+            continue  # done (its worker may hold the lock a moment longer)
         pid = holder(lock)
         if pid is not None and pid != os.getpid():
             pids.append(pid)

@@ -264,9 +264,11 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             from gradkit.runtime.files import DiskError
 
             from .callbacks import sweep_stopping
+            from .rundir import release
 
             folder = run_dir()
             multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+            signals.install()  # a sweep worker's start-up too: a signal never kills it bare
             try:
                 start_run(cfg, folder)
                 stopping = sweep_stopping(folder)
@@ -302,6 +304,8 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
                 if multirun and parallel_job():
                     return math.nan
                 raise
+            finally:
+                release(folder)  # a sweep worker goes on to other jobs: the run is over
 
         return task
 

@@ -253,6 +253,12 @@ def _install_error_translation() -> None:
             print_error(str(ex))
             sys.exit(2)
         except Exception as ex:
+            from gradkit.runtime import signals
+
+            if signals.requested() and os.environ.get("HYDRA_FULL_ERROR") != "1":
+                # a stopping sweep: a launcher complaining about a worker stopped is expected
+                sys.stderr.write(f"gradkit: the sweep stopped ({type(ex).__name__})\n")
+                sys.exit(signals.exit_status(signals.requested() or 0))
             message = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else friendly_message(ex)
             if message is None and isinstance(ex, (FileExistsError, NotADirectoryError)):
                 print_error(

@@ -96,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 141  # as if killed by SIGPIPE, what a shell reports for `... | head`
+    except Exception:
+        signum = signals.requested()
+        if signum is None:
+            raise
+        # a library caught the stop and raised something else in its place
+        sys.stderr.write(f"gradkit: stopped by {signals.signal_name(signum)}\n")
+        return signals.exit_status(signum)
 
 
 def _quiet_stdout() -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "fresh_dir",
     "claim",
     "holder",
+    "release",
     "record_config",
     "register_resolver",
 ]
@@ -48,7 +49,7 @@ RUN_FILES = (
 )
 
 _fresh: dict[str, str] = {}
-_held: list[int] = []  # lock descriptors held for the life of the process
+_held: dict[str, int] = {}  # folder -> its lock's descriptor, held while the run runs
 
 
 def fresh_dir(base: str) -> str:
@@ -128,9 +129,17 @@ def claim(folder: Path, what: str, resume: bool = False) -> None:
     with contextlib.suppress(OSError):
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()} {socket.gethostname()}\n".encode())
-    _held.append(fd)
+    _held[str(folder.resolve())] = fd
     if resume:
         remove_stale_temporaries(folder)
+
+
+def release(folder: Path) -> None:
+    """Let go of ``folder``'s lock (the run in it is over)."""
+    fd = _held.pop(str(folder.resolve()), None)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def holder(lock: Path) -> int | None:

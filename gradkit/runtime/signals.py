@@ -82,6 +82,8 @@ def exit_status(signum: int) -> int:
 
 def _handle(signum: int, frame: Any) -> None:
     if _state.depth == 0:
+        if _state.signum is None:
+            _state.signum = signum  # remembered: a library may turn the exception into another
         raise Stopped(signum)
     if _state.signum is not None:
         if signum == signal.SIGINT:

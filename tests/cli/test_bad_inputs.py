@@ -320,13 +320,6 @@ CASES: list[tuple[str, Maker, tuple[str, ...], str, str]] = [
         "needs at least 2 classes, but every label is 0.0",
     ),
     (
-        "csv-logreg-multiclass",
-        _text("d.csv", "a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(30))),
-        (*CSV, "model=logreg"),
-        "d.csv",
-        "model=logreg needs a binary target, but d.csv is a multiclass task (3 classes)",
-    ),
-    (
         "csv-binary-with-3-labels",
         _text("d.csv", "a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(30))),
         (*CSV, "data.task=binary"),

@@ -276,7 +276,7 @@ def test_a_preempted_submitit_job_checkpoints_requeues_and_resumes(tmp_path) -> 
     deadline = time.time() + 120
     while time.time() < deadline and not (job / "checkpoint.npz").exists():
         time.sleep(0.05)
-    os.kill(int((job / ".gradkit.lock").read_text()), signal.SIGUSR2)
+    os.kill(int((job / ".gradkit.lock").read_text().split()[0]), signal.SIGUSR2)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, out + err
     log = (job / "train.log").read_text()

@@ -103,11 +103,11 @@ def test_csv_reader_reads_what_it_documents(tmp_path) -> None:
 
     f = tmp_path / "d.csv"
     f.write_bytes(b'\xef\xbb\xbfa;label;"b"\r\n 1.5 ;0;"-2e3"\r\n\r\n.5;1;7\r\n')
-    x, y = read_csv(str(f), "label", "semicolon")
+    x, y, _ = read_csv(str(f), "label", "semicolon")
     assert x.dtype == np.float32 and x.tolist() == [[1.5, -2000.0], [0.5, 7.0]]
     assert y.tolist() == [0.0, 1.0]
     f.write_text("a,label\n1,0\n")
-    x, y = read_csv(str(f), "label", "comma")
+    x, y, _ = read_csv(str(f), "label", "comma")
     assert x.shape == (1, 1) and y.shape == (1,)
 
 
@@ -137,7 +137,7 @@ def test_lines_of_spaces_are_skipped_as_empty_lines(tmp_path) -> None:
 
     f = tmp_path / "d.csv"
     f.write_text("\n  \na,label\n1,0\n   \n2,1\n \n")
-    x, y = read_csv(str(f), "label")
+    x, y, _ = read_csv(str(f), "label")
     assert x.tolist() == [[1.0], [2.0]] and y.tolist() == [0.0, 1.0]
     f.write_text("a,b,label\n1,0,1\n \n2,1\n")
     with pytest.raises(DataError, match=r"d\.csv, row 4: 2 cells where the header has 3"):
