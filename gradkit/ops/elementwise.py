@@ -1,4 +1,4 @@
-"""Elementwise ops: arithmetic, exp/log/sqrt/abs, clamp, maximum/minimum, where,
+"""Elementwise ops: arithmetic, exp/log/log1p/sqrt/abs/sin/cos, clamp, maximum/minimum, where,
 and the comparisons (which have no gradient).  Binary ops broadcast, and
 their backward sums each gradient back to its input's shape."""
 
@@ -24,7 +24,10 @@ __all__ = [
     "neg",
     "exp",
     "log",
+    "log1p",
     "sqrt",
+    "sin",
+    "cos",
     "abs",
     "reciprocal",
     "clamp",
@@ -205,8 +208,26 @@ class Reciprocal(Op):
         return (-g * out * out,)
 
 
+#: whole exponents up to this one run as multiplications (numpy's generic float power
+#: costs ~50x more; PyTorch special-cases 2 and 3 the same way)
+_MUL_POW_MAX = 8
+
+
+def _ipow(a: Any, n: int) -> Any:
+    """``a ** n`` for a whole ``n >= 2``: square-and-multiply in place on one fresh array."""
+    out = None
+    for bit in bin(n)[3:]:  # the bits after the leading 1
+        if out is None:
+            out = a * a
+        else:
+            out *= out
+        if bit == "1":
+            out *= a
+    return out
+
+
 class PowScalar(Op):
-    """``tensor ** number``."""
+    """``tensor ** number``; whole exponents 2..8 on the multiply path, forward and backward."""
 
     node_name = "PowBackward0"
 
@@ -215,8 +236,8 @@ class PowScalar(Op):
         a, p = operands(ctx.xp, a, p)
         ctx.p = p
         ctx.saved = (a,)
-        if p == 2:
-            return a * a
+        if p.__class__ is not bool and 2 <= p <= _MUL_POW_MAX and p % 1 == 0:
+            return _ipow(a, int(p))
         return a**p
 
     @staticmethod
@@ -229,6 +250,11 @@ class PowScalar(Op):
             return (g,)
         if p == 2:
             return (g * (2.0 * a),)
+        if 3 <= p <= _MUL_POW_MAX and p % 1 == 0:
+            d = _ipow(a, int(p) - 1)  # a fresh array: scaled in place
+            d *= p
+            d *= g
+            return (d,)
         return (g * (p * a ** (p - 1)),)
 
 
@@ -337,6 +363,49 @@ class Log(Op):
     @staticmethod
     def backward(ctx, g):
         return (g / ctx.saved[0],)
+
+
+class Log1p(Op):
+    node_name = "Log1PBackward0"
+    fp_quiet = True  # log1p(-1), g / (1 + a) at a = -1
+
+    @staticmethod
+    def forward(ctx, a):
+        a = to_float(ctx.xp, a)
+        ctx.saved = (a,)
+        return ctx.xp.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (ctx.saved[0] + 1.0),)
+
+
+class Sin(Op):
+    node_name = "SinBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        a = to_float(ctx.xp, a)
+        ctx.saved = (a,)
+        return ctx.xp.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.xp.cos(ctx.saved[0]),)
+
+
+class Cos(Op):
+    node_name = "CosBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        a = to_float(ctx.xp, a)
+        ctx.saved = (a,)
+        return ctx.xp.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g * ctx.xp.sin(ctx.saved[0]),)
 
 
 class Sqrt(Op):
@@ -573,6 +642,21 @@ def exp(input: Tensor) -> Tensor:
 def log(input: Tensor) -> Tensor:
     """Natural logarithm of each element."""
     return Log.apply(input)
+
+
+def log1p(input: Tensor) -> Tensor:
+    """``log(1 + input)``, accurate for small values."""
+    return Log1p.apply(input)
+
+
+def sin(input: Tensor) -> Tensor:
+    """Sine of each element (radians)."""
+    return Sin.apply(input)
+
+
+def cos(input: Tensor) -> Tensor:
+    """Cosine of each element (radians)."""
+    return Cos.apply(input)
 
 
 def sqrt(input: Tensor) -> Tensor:

@@ -161,6 +161,9 @@ _METHODS: dict[str, Any] = {
     "neg": ew.neg,
     "exp": ew.exp,
     "log": ew.log,
+    "log1p": ew.log1p,
+    "sin": ew.sin,
+    "cos": ew.cos,
     "sqrt": ew.sqrt,
     "abs": ew.abs,
     "reciprocal": ew.reciprocal,
@@ -191,6 +194,7 @@ _METHODS: dict[str, Any] = {
     # reductions
     "sum": red.sum,
     "mean": red.mean,
+    "norm": red.norm,
     "max": red.max,
     "min": red.min,
     "argmax": red.argmax,
