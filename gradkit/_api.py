@@ -5,7 +5,7 @@
 """
 
 # ruff: noqa: F401
-from . import autograd, cuda, models, nn, optim
+from . import accelerator, autograd, backends, cuda, models, nn, optim
 from .autograd import (
     Function,
     Size,
@@ -38,14 +38,17 @@ from .autograd.creation import (
     zeros,
     zeros_like,
 )
+from .autograd.legacy import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from .autograd.printing import set_printoptions
 from .backend import (
     DeviceUnavailableError,
     device,
     dtype,
+    get_default_device,
     get_default_dtype,
     initial_seed,
     manual_seed,
+    set_default_device,
     set_default_dtype,
 )
 from .backend.dtypes import bool_ as bool

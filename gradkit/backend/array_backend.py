@@ -436,9 +436,10 @@ def _make_backend(kind: str, index: int | None) -> ArrayBackend:
 
 
 def get_backend(dev: device | str | None) -> ArrayBackend:
-    """The backend of a device (``None`` means cpu); made once, then cached."""
+    """The backend of a device (``None`` means the default device, cpu unless
+    ``set_default_device`` said otherwise); made once, then cached."""
     if dev is None:
-        dev = _CPU
+        dev = _DEFAULT_DEVICE[0]
     elif not isinstance(dev, device):
         dev = device(dev)
     key = (dev.type, dev.index)
@@ -451,6 +452,22 @@ def get_backend(dev: device | str | None) -> ArrayBackend:
 
 
 _CPU = device("cpu")
+#: where creation functions (and so ``nn`` layers) put tensors given no ``device=``
+_DEFAULT_DEVICE = [_CPU]
+
+
+def set_default_device(dev: device | str | None) -> None:
+    """Make ``dev`` the device of tensors created without ``device=`` (None: back to cpu)."""
+    if dev is None:
+        _DEFAULT_DEVICE[0] = _CPU
+        return
+    be = get_backend(dev)  # an unusable device fails here, not at the next creation
+    _DEFAULT_DEVICE[0] = be.device
+
+
+def get_default_device() -> device:
+    """The device of tensors created without ``device=`` (cpu unless changed)."""
+    return _DEFAULT_DEVICE[0]
 
 
 def backend_of_array(arr: Any) -> ArrayBackend:
