@@ -79,7 +79,7 @@ class Adagrad(Optimizer):
         s += g * g
         std = xp.sqrt(s)
         std += group["eps"]
-        data += (-clr) * (g / std)
+        data += (-clr * g) / std  # addcdiv: (value * g) / std
 
     def _export_state(self, st: dict) -> dict:
         out = dict(st)

@@ -104,7 +104,7 @@ class Adam(Optimizer):
             vmax[...] = xp.maximum(vmax, v)
             v = vmax
         denom = xp.sqrt(v) / bias2_sqrt + group["eps"]
-        data += (-group["lr"] / bias1) * (m / denom)
+        data += ((-group["lr"] / bias1) * m) / denom  # addcdiv: (value * m) / denom
 
     def _export_state(self, st: dict) -> dict:
         out = dict(st)

@@ -98,7 +98,7 @@ class RMSprop(Optimizer):
             buf += g / avg
             data -= group["lr"] * buf
         else:
-            data += (-group["lr"]) * (g / avg)
+            data += (-group["lr"] * g) / avg  # addcdiv: (value * g) / avg
 
     def _export_state(self, st: dict) -> dict:
         out = dict(st)
