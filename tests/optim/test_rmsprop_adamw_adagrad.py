@@ -96,13 +96,17 @@ def _train(cls, opts: dict, steps: int = STEPS):
     return w, opt
 
 
-@pytest.mark.parametrize(("cls", "reference", "opts"), CASES, ids=lambda v: str(v)[:40])
+def _ids(cases: list) -> list[str]:
+    return [f"{cls.__name__}-{opts}" for cls, _, opts in cases]
+
+
+@pytest.mark.parametrize(("cls", "reference", "opts"), CASES, ids=_ids(CASES))
 def test_update_matches_pytorch_formula(cls, reference, opts) -> None:
     w, _ = _train(cls, opts)
     np.testing.assert_allclose(w.detach().numpy(), reference(**opts), rtol=1e-12, atol=1e-14)
 
 
-@pytest.mark.parametrize(("cls", "reference", "opts"), CASES[::3], ids=lambda v: str(v)[:40])
+@pytest.mark.parametrize(("cls", "reference", "opts"), CASES[::3], ids=_ids(CASES[::3]))
 def test_state_dict_round_trip_continues_exactly(cls, reference, opts) -> None:
     w, opt = _train(cls, opts, steps=10)
     sd = opt.state_dict()
