@@ -8,6 +8,7 @@ never imports the ops.
 
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from typing import Any
@@ -47,6 +48,9 @@ class Tensor:
     _base: Tensor | None = None
     _acc: Any = None
     _retains_grad = False
+    #: the array of the last ``.grad`` set to None that nothing else held: the next
+    #: backward writes this leaf's new gradient into it (see ``_drop_grad``)
+    _spare: Any = None
     # numpy defers to Tensor's reflected operators (np.float32(2) * t -> Tensor)
     __array_ufunc__ = None
     __hash__ = object.__hash__
@@ -182,7 +186,24 @@ class Tensor:
                     f"assigned grad has data of a different size: {list(value._data.shape)} for a "
                     f"tensor of size {list(self._data.shape)}"
                 )
-        self._grad = value
+            self._grad = value
+            return
+        self._drop_grad()
+
+    def _drop_grad(self) -> None:
+        """``.grad = None``, keeping the array for the next backward when nothing else holds
+        the gradient or its array (numpy only).  A fresh 400 KB gradient each step is
+        unmapped and page-faulted in again by glibc's malloc (~60% of a small MLP's step);
+        PyTorch's semantics are kept: ``.grad`` is None until backward writes a new one."""
+        g = self._grad
+        if g is None:
+            return
+        self._grad = None
+        # references: ``g`` here and getrefcount's argument; the array: g._data, ``arr``, arg
+        if self._be.reuses_grad_buffers and sys.getrefcount(g) == 2 and g._base is None:
+            arr = g._data
+            if sys.getrefcount(arr) == 3 and arr.base is None and arr.flags.c_contiguous:
+                self._spare = arr
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` during backward."""

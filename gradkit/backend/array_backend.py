@@ -45,6 +45,9 @@ class ArrayBackend:
 
     #: arrays live in host memory, so converting them to numpy is not a transfer
     is_host = False
+    #: a dropped ``.grad``'s array may be kept and written by the next backward (its
+    #: ops take ``out=``): numpy only, where a fresh 400 KB array page-faults each step
+    reuses_grad_buffers = False
 
     def __init__(self, dev: device, xp: Any, native: Any) -> None:
         self.device = dev
@@ -258,6 +261,7 @@ class NumpyBackend(ArrayBackend):
     """The cpu device: numpy 2, which follows the standard in its main namespace."""
 
     is_host = True
+    reuses_grad_buffers = True
 
     def fix(self, out: Any) -> Any:
         return out if out.__class__ is np.ndarray else np.asarray(out)

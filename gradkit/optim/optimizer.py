@@ -106,7 +106,7 @@ class Optimizer:
             for p in g["params"]:
                 if p._grad is not None:
                     if set_to_none:
-                        p._grad = None
+                        p._drop_grad()  # None; its array kept for the next backward
                     else:
                         p._grad.zero_()
 
