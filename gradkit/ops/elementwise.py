@@ -215,6 +215,10 @@ _MUL_POW_MAX = 8
 
 def _ipow(a: Any, n: int) -> Any:
     """``a ** n`` for a whole ``n >= 2``: square-and-multiply in place on one fresh array."""
+    if n == 3:  # the polynomial tutorials' x ** 3
+        out = a * a
+        out *= a
+        return out
     out = None
     for bit in bin(n)[3:]:  # the bits after the leading 1
         if out is None:
@@ -233,7 +237,8 @@ class PowScalar(Op):
 
     @staticmethod
     def forward(ctx, a, p=1):
-        a, p = operands(ctx.xp, a, p)
+        if p.__class__ is not int or a.dtype == ctx.xp.bool:  # int p keeps a's dtype
+            a, p = operands(ctx.xp, a, p)
         ctx.p = p
         ctx.saved = (a,)
         if p.__class__ is not bool and 2 <= p <= _MUL_POW_MAX and p % 1 == 0:
@@ -617,6 +622,8 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
 
 def pow(input: Any, exponent: Any) -> Tensor:
     """``input ** exponent``; either side may be a number."""
+    if exponent.__class__ is int and exponent >= 0:  # x ** 3: the common case, first
+        return PowScalar.apply(input, p=exponent)
     exponent = as_operand(exponent)
     if isinstance(exponent, Tensor):
         return PowTensor.apply(as_operand(input), exponent)
