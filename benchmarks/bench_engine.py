@@ -660,10 +660,14 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
     return cases
 
 
-def measure(env: Env, quick: bool, torch, repeats: int) -> dict[str, dict[str, float]]:
+def measure(
+    env: Env, quick: bool, torch, repeats: int, only: list[str] | None = None
+) -> dict[str, dict[str, float]]:
     """{case: {impl: median seconds}}, every implementation interleaved in this process."""
     result: dict[str, dict[str, float]] = {}
     for case in build_cases(env, quick, torch):
+        if only and not any(case.name.startswith(o) for o in only):
+            continue
         data = case.setup()
         for run in case.impls.values():  # warm up every implementation once
             run(data)
@@ -699,6 +703,7 @@ def main() -> None:
         "process); steady: this process keeps freed memory (glibc mallopt)",
     )
     ap.add_argument("--no-steady", action="store_true", help="skip the steady-malloc column")
+    ap.add_argument("--only", help="comma-separated starts of case names, e.g. 'nn.Module,x ** 3'")
     ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     repeats = 3 if args.quick else args.repeats
@@ -710,8 +715,9 @@ def main() -> None:
             torch = None
     malloc = steady_malloc() if args.malloc == "steady" else "malloc: glibc default"
     env = Env(args.device)
+    only = args.only.split(",") if args.only else None
     if args.json:
-        print(json.dumps(measure(env, args.quick, torch, repeats)))
+        print(json.dumps(measure(env, args.quick, torch, repeats, only)))
         return
     print(
         f"gradkit {gradkit.__version__} on {args.device}; numpy {np.__version__}"
@@ -722,10 +728,13 @@ def main() -> None:
         + (f" (torch: {torch.get_num_threads()})" if torch is not None else "")
         + f"; python: 1M empty loop {python_speed_ms():.0f} ms\n"
     )
-    headline = measure(env, args.quick, torch, repeats)
+    headline = measure(env, args.quick, torch, repeats, only)
     steady = None
     if args.malloc == "default" and not args.no_steady:
         argv = [a for a in sys.argv[1:] if not a.startswith("--malloc")]
+        if "--malloc" in sys.argv:  # its value follows it
+            i = sys.argv.index("--malloc")
+            argv = sys.argv[1:i] + sys.argv[i + 2 :]
         steady = _steady_column(argv)
     cases = {c.name: c for c in build_cases(env, args.quick, None)}
     header = (

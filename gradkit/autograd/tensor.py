@@ -199,10 +199,10 @@ class Tensor:
         if g is None:
             return
         self._grad = None
-        # references: ``g`` here and getrefcount's argument; the array: g._data, ``arr``, arg
-        if self._be.reuses_grad_buffers and sys.getrefcount(g) == 2 and g._base is None:
+        # held by nobody else: as many references as _ALONE counted for lone objects
+        if self._be.reuses_grad_buffers and sys.getrefcount(g) == _ALONE[0] and g._base is None:
             arr = g._data
-            if sys.getrefcount(arr) == 3 and arr.base is None and arr.flags.c_contiguous:
+            if sys.getrefcount(arr) == _ALONE[1] and arr.base is None and arr.flags.c_contiguous:
                 self._spare = arr
 
     def retain_grad(self) -> None:
@@ -379,6 +379,31 @@ class _Engine:
 
 
 _engine = _Engine()
+
+
+def _count_alone() -> tuple[int, int]:
+    """The reference counts ``_drop_grad`` sees for a gradient and its array that nothing
+    else holds, counted once with the same code shape (how locals and arguments count
+    differs between Python versions; any other holder adds one)."""
+
+    class Probe:
+        _grad: Any = None
+
+    class Inner:
+        _data: Any = None
+
+    probe = Probe()
+    probe._grad = Inner()
+    probe._grad._data = bytearray(1)
+    g = probe._grad
+    probe._grad = None
+    n_g = sys.getrefcount(g)
+    arr = g._data
+    n_arr = sys.getrefcount(arr)
+    return n_g, n_arr
+
+
+_ALONE = _count_alone()
 
 
 def new_tensor(data: Any, be: ArrayBackend) -> Tensor:
