@@ -176,7 +176,9 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _float_pair(ctx.xp, a, b)
+        same = a.__class__ is b.__class__ and a.dtype == b.dtype  # two float arrays: as is
+        if not (same or b.__class__ is float) or not is_float(ctx.xp, a.dtype):
+            a, b = _float_pair(ctx.xp, a, b)
         ctx.saved = (a, b)
         return a / b
 

@@ -217,7 +217,8 @@ def mse_loss(
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
     _check_reduction(reduction)
-    if tuple(target.shape) != tuple(input.shape):
+    tshape = target._data.shape if target.__class__ is Tensor else tuple(target.shape)
+    if tshape != input._data.shape:
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
@@ -225,7 +226,8 @@ def mse_loss(
             UserWarning,
             stacklevel=2,
         )
-    _same_device("mse_loss", input, target)
+    if target.__class__ is not Tensor or target._be is not input._be:
+        _same_device("mse_loss", input, target)
     return MseLoss.apply(input, target, reduction=reduction)
 
 
