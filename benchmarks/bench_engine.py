@@ -14,12 +14,21 @@ The MLP cases also time ``floor+acc``: the floor plus the ``.grad += g`` and
 ``.grad.zero_()`` that PyTorch's semantics add (the best an engine with that API
 can do); what gradkit takes beyond it is the engine's Python overhead.
 
-On Linux the script first tells glibc's malloc to keep freed memory (see
-``steady_malloc``): otherwise a step that frees its 400 KB temporaries at the top
-of the heap hands the pages back to the OS and faults them in again on the next
-step, and how often that happens depends on what else the process has allocated
-(importing torch alone changed the floor by 25-60% here).  The header also prints
-how long a fixed pure-Python loop takes, so a slow or noisy machine shows.
+The headline runs in the environment a user has: glibc's default malloc, default
+threads.  A second column repeats every case in a fresh process whose malloc keeps
+freed memory (``--malloc steady``, see ``steady_malloc``): with the default, a step
+that frees 400 KB temporaries at the top of the heap hands the pages back to the OS
+and faults them in again on the next step, and how often that happens depends on
+what else the process has allocated (importing torch alone changed the floor by
+25-60% here), so the two columns show how much of a ratio is the allocator.  The
+header also prints how long a fixed pure-Python loop takes, so a slow or noisy
+machine shows.
+
+Besides the seed's MLP, the cases include what the PyTorch tutorials run: ``x ** 3``
+on the polynomial examples' 2000-point vector (against numpy's ``x*x*x`` and its
+own ``x ** 3``), the polynomial fit's whole step, and two_layer_net_nn's
+``nn.Module`` step (Linear-ReLU-Linear, ``MSELoss(reduction="sum")``, ``SGD``
+with ``zero_grad()`` setting gradients to None).
 """
 
 from __future__ import annotations
@@ -27,7 +36,10 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import json
+import math
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -363,12 +375,253 @@ def chain_torch(torch) -> Callable[[dict], float]:
     return run
 
 
+# -- the tutorials: x ** 3 on the polynomial examples' vector ----------------------------------
+def pow3_setup(calls: int = 2000, n: int = 2000):
+    def setup() -> dict:
+        x = np.linspace(-math.pi, math.pi, n, dtype=np.float32)
+        return {"x": x, "calls": calls}
+
+    return setup
+
+
+def pow3_floor(env: Env, generic: bool = False) -> Callable[[dict], float]:
+    """numpy's ``x*x*x`` (the floor), or with ``generic`` numpy's own ``x ** 3``."""
+
+    def run(d: dict) -> float:
+        x = env.arr(d["x"])
+        t0 = time.perf_counter()
+        for _ in range(d["calls"]):
+            y = x**3 if generic else x * x * x
+        env.sync()
+        elapsed = time.perf_counter() - t0
+        d["loss"] = float(abs(y).sum())  # an odd function on a symmetric range sums to ~0
+        return elapsed
+
+    return run
+
+
+def pow3_gradkit(env: Env) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        x = gradkit.tensor(d["x"], device=env.device)
+        t0 = time.perf_counter()
+        for _ in range(d["calls"]):
+            y = x**3
+        env.sync()
+        elapsed = time.perf_counter() - t0
+        d["loss"] = y.abs().sum().item()
+        return elapsed
+
+    return run
+
+
+def pow3_torch(torch) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        x = torch.from_numpy(d["x"])
+        t0 = time.perf_counter()
+        for _ in range(d["calls"]):
+            y = x**3
+        elapsed = time.perf_counter() - t0
+        d["loss"] = y.abs().sum().item()
+        return elapsed
+
+    return run
+
+
+# -- the tutorials: polynomial_autograd's step ------------------------------------------------
+def poly_setup(steps: int = 300, n: int = 2000, lr: float = 1e-6):
+    def setup() -> dict:
+        x = np.linspace(-math.pi, math.pi, n, dtype=np.float32)
+        init = np.array([0.3, -0.2, 0.5, 0.1], dtype=np.float32)
+        return {"x": x, "y": np.sin(x), "init": init, "steps": steps, "lr": lr}
+
+    return setup
+
+
+def poly_floor(env: Env) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        x, y = env.arr(d["x"]), env.arr(d["y"])
+        a, b, c, e = (env.arr(v) for v in d["init"])
+        lr = d["lr"]
+        env.sync()
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            x2 = x * x
+            x3 = x2 * x
+            y_pred = a + b * x + c * x2 + e * x3
+            loss = ((y_pred - y) ** 2).sum()
+            g = 2.0 * (y_pred - y)
+            a = a - lr * g.sum()
+            b = b - lr * (g * x).sum()
+            c = c - lr * (g * x2).sum()
+            e = e - lr * (g * x3).sum()
+        d["loss"] = float(loss)
+        env.sync()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def poly_gradkit(env: Env) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        dev = env.device
+        x, y = gradkit.tensor(d["x"], device=dev), gradkit.tensor(d["y"], device=dev)
+        params = [gradkit.tensor(v, device=dev, requires_grad=True) for v in d["init"]]
+        a, b, c, e = params
+        lr = d["lr"]
+        env.sync()
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            y_pred = a + b * x + c * x**2 + e * x**3
+            loss = (y_pred - y).pow(2).sum()
+            loss.backward()
+            with gradkit.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad = None
+        d["loss"] = loss.item()
+        env.sync()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def poly_torch(torch) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+        params = [torch.tensor(v, requires_grad=True) for v in d["init"]]
+        a, b, c, e = params
+        lr = d["lr"]
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            y_pred = a + b * x + c * x**2 + e * x**3
+            loss = (y_pred - y).pow(2).sum()
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+                    p.grad = None
+        d["loss"] = loss.item()
+        return time.perf_counter() - t0
+
+    return run
+
+
+# -- the tutorials: two_layer_net_nn's nn.Module step -----------------------------------------
+def nn_setup(n: int = 64, d_in: int = 1000, h: int = 100, d_out: int = 10, steps: int = 300):
+    def setup() -> dict:
+        rng = np.random.default_rng(0)
+        f32 = np.float32
+        b1, b2 = 1 / np.sqrt(d_in), 1 / np.sqrt(h)  # nn.Linear's init range
+        return {
+            "x": rng.standard_normal((n, d_in), dtype=f32),
+            "y": rng.standard_normal((n, d_out), dtype=f32),
+            "w1": rng.uniform(-b1, b1, (h, d_in)).astype(f32),
+            "b1": rng.uniform(-b1, b1, h).astype(f32),
+            "w2": rng.uniform(-b2, b2, (d_out, h)).astype(f32),
+            "b2": rng.uniform(-b2, b2, d_out).astype(f32),
+            "steps": steps,
+            "lr": 1e-4,
+        }
+
+    return setup
+
+
+def nn_floor(env: Env) -> Callable[[dict], float]:
+    """The same step by hand: forward, backward, SGD (weights as nn.Linear lays them out)."""
+
+    def run(d: dict) -> float:
+        xp = env.xp
+        x, y = env.arr(d["x"]), env.arr(d["y"])
+        w1, b1, w2, b2 = (env.arr(d[k]).copy() for k in ("w1", "b1", "w2", "b2"))
+        lr = d["lr"]
+        env.sync()
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            h = x @ w1.T + b1
+            h_relu = xp.maximum(h, 0)
+            y_pred = h_relu @ w2.T + b2
+            diff = y_pred - y
+            loss = (diff * diff).sum()
+            g = 2.0 * diff
+            gw2 = g.T @ h_relu
+            gb2 = g.sum(axis=0)
+            gh = g @ w2
+            gh[h <= 0] = 0
+            gw1 = gh.T @ x
+            gb1 = gh.sum(axis=0)
+            w1 -= lr * gw1
+            b1 -= lr * gb1
+            w2 -= lr * gw2
+            b2 -= lr * gb2
+        d["loss"] = float(loss)
+        env.sync()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def _nn_model(m, d: dict, device: str | None = None):
+    model = m.nn.Sequential(
+        m.nn.Linear(d["x"].shape[1], d["w1"].shape[0]),
+        m.nn.ReLU(),
+        m.nn.Linear(d["w1"].shape[0], d["y"].shape[1]),
+    )
+    if device is not None:
+        model.to(device)
+    with m.no_grad():
+        for p, key in zip(model.parameters(), ("w1", "b1", "w2", "b2")):
+            p.copy_(m.tensor(d[key], device=device) if device else m.tensor(d[key]))
+    return model
+
+
+def nn_gradkit(env: Env) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        model = _nn_model(gradkit, d, env.device)
+        x = gradkit.tensor(d["x"], device=env.device)
+        y = gradkit.tensor(d["y"], device=env.device)
+        loss_fn = gradkit.nn.MSELoss(reduction="sum")
+        opt = gradkit.optim.SGD(model.parameters(), lr=d["lr"])
+        env.sync()
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            loss = loss_fn(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        d["loss"] = loss.item()
+        env.sync()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def nn_torch(torch) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        model = _nn_model(torch, d)
+        x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
+        loss_fn = torch.nn.MSELoss(reduction="sum")
+        opt = torch.optim.SGD(model.parameters(), lr=d["lr"])
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            loss = loss_fn(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        d["loss"] = loss.item()
+        return time.perf_counter() - t0
+
+    return run
+
+
 # -- the harness --
 def build_cases(env: Env, quick: bool, torch) -> list[Case]:
     cases = [
         Case(
             "seed004 MLP 64x1000x100x10, 500 steps", mlp_setup(64, 1000, 100, 10, 500, 1e-6, False)
         ),
+        Case("nn.Module step 64x1000x100x10, 300 steps", nn_setup(), unit="us/step", per=300),
+        Case("x ** 3, 2000 float32", pow3_setup(), unit="us", scale=1e6, per=2000),
+        Case("polynomial fit 2000 pts, 300 steps", poly_setup(), unit="us/step", per=300),
         Case("MLP 1024x4096x1024x10, 50 steps", mlp_setup(1024, 4096, 1024, 10, 50, 1e-6, True)),
         Case("logreg full batch 10000x100, 200 steps", logreg_setup()),
         Case(
@@ -379,10 +632,16 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
             per=200 * CHAIN,
         ),
     ]
+    for case in cases:
+        if case.unit == "us/step":
+            case.scale = 1e6
     if quick:
-        cases.pop(1)
+        cases = [c for c in cases if not c.name.startswith("MLP 1024")]
     makers = {
         "seed004": (mlp_floor, mlp_gradkit, mlp_torch),
+        "nn.Module": (nn_floor, nn_gradkit, nn_torch),
+        "x ** 3": (pow3_floor, pow3_gradkit, pow3_torch),
+        "polynomial": (poly_floor, poly_gradkit, poly_torch),
         "MLP 1024": (mlp_floor, mlp_gradkit, mlp_torch),
         "logreg": (logreg_floor, logreg_gradkit, logreg_torch),
         "per-op": (chain_floor, chain_gradkit, chain_torch),
@@ -393,10 +652,41 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
         case.impls["floor"] = floor(env)
         if floor is mlp_floor:
             case.impls["floor+acc"] = mlp_floor(env, accumulate=True)
+        if floor is pow3_floor:
+            case.impls["numpy x**3"] = pow3_floor(env, generic=True)
         case.impls["gradkit"] = gk(env)
         if torch is not None and env.device == "cpu":
             case.impls["torch"] = tt(torch)
     return cases
+
+
+def measure(
+    env: Env, quick: bool, torch, repeats: int, only: list[str] | None = None
+) -> dict[str, dict[str, float]]:
+    """{case: {impl: median seconds}}, every implementation interleaved in this process."""
+    result: dict[str, dict[str, float]] = {}
+    for case in build_cases(env, quick, torch):
+        if only and not any(case.name.startswith(o) for o in only):
+            continue
+        data = case.setup()
+        for run in case.impls.values():  # warm up every implementation once
+            run(data)
+        times: dict[str, list[float]] = {k: [] for k in case.impls}
+        for _ in range(repeats):
+            for name, run in case.impls.items():
+                times[name].append(run(data))
+        result[case.name] = {name: statistics.median(ts) for name, ts in times.items()}
+    return result
+
+
+def _steady_column(argv: list[str]) -> dict | None:
+    """The same run in a fresh process with ``--malloc steady``: its medians, or None."""
+    cmd = [sys.executable, __file__, *argv, "--malloc", "steady", "--json"]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"(steady-malloc run failed: {done.stderr.strip()[-300:]})")
+        return None
+    return json.loads(done.stdout.splitlines()[-1])
 
 
 def main() -> None:
@@ -405,42 +695,70 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="3 repeats, skip the large MLP")
     ap.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
+    ap.add_argument(
+        "--malloc",
+        choices=["default", "steady"],
+        default="default",
+        help="default: the headline, as a user runs (plus a steady column from a second "
+        "process); steady: this process keeps freed memory (glibc mallopt)",
+    )
+    ap.add_argument("--no-steady", action="store_true", help="skip the steady-malloc column")
+    ap.add_argument("--only", help="comma-separated starts of case names, e.g. 'nn.Module,x ** 3'")
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     repeats = 3 if args.quick else args.repeats
     torch = None
     if not args.no_torch:
         try:
             import torch
-
-            torch.set_num_threads(max(1, torch.get_num_threads()))
         except ImportError:
             torch = None
-    malloc = steady_malloc()
+    malloc = steady_malloc() if args.malloc == "steady" else "malloc: glibc default"
     env = Env(args.device)
+    only = args.only.split(",") if args.only else None
+    if args.json:
+        print(json.dumps(measure(env, args.quick, torch, repeats, only)))
+        return
     print(
         f"gradkit {gradkit.__version__} on {args.device}; numpy {np.__version__}"
         + (f"; torch {torch.__version__}" if torch is not None else "; torch not installed")
     )
     print(
-        f"median of {repeats} interleaved repeats; {malloc}; "
-        f"python: 1M empty loop {python_speed_ms():.0f} ms\n"
+        f"median of {repeats} interleaved repeats; headline: {malloc}, default threads"
+        + (f" (torch: {torch.get_num_threads()})" if torch is not None else "")
+        + f"; python: 1M empty loop {python_speed_ms():.0f} ms\n"
     )
-    header = f"{'case':44s} {'impl':9s} {'median':>10s} {'unit':>6s} {'vs floor':>9s}"
+    headline = measure(env, args.quick, torch, repeats, only)
+    steady = None
+    if args.malloc == "default" and not args.no_steady:
+        argv = [a for a in sys.argv[1:] if not a.startswith("--malloc")]
+        if "--malloc" in sys.argv:  # its value follows it
+            i = sys.argv.index("--malloc")
+            argv = sys.argv[1:i] + sys.argv[i + 2 :]
+        steady = _steady_column(argv)
+    cases = {c.name: c for c in build_cases(env, args.quick, None)}
+    header = (
+        f"{'case':42s} {'impl':10s} {'median':>9s} {'unit':>7s} {'vs floor':>9s} {'vs torch':>9s}"
+    )
+    if steady is not None:
+        header += f" {'steady malloc':>14s} {'vs floor':>9s}"
     print(header)
     print("-" * len(header))
-    for case in build_cases(env, args.quick, torch):
-        data = case.setup()
-        for run in case.impls.values():  # warm up every implementation once
-            run(data)
-        times: dict[str, list[float]] = {k: [] for k in case.impls}
-        for _ in range(repeats):
-            for name, run in case.impls.items():
-                times[name].append(run(data))
-        floor = statistics.median(times["floor"])
-        for name, ts in times.items():
-            med = statistics.median(ts)
+    for name, meds in headline.items():
+        case = cases[name]
+        floor, tt = meds["floor"], meds.get("torch")
+        for impl, med in meds.items():
             value = med * case.scale / case.per
-            print(f"{case.name:44s} {name:9s} {value:10.3f} {case.unit:>6s} {med / floor:8.2f}x")
+            vs_torch = f"{med / tt:8.2f}x" if tt else f"{'':9s}"
+            line = (
+                f"{name:42s} {impl:10s} {value:9.2f} {case.unit:>7s} {med / floor:8.2f}x {vs_torch}"
+            )
+            if steady is not None and name in steady and impl in steady[name]:
+                s_med = steady[name][impl]
+                line += (
+                    f" {s_med * case.scale / case.per:14.2f} {s_med / steady[name]['floor']:8.2f}x"
+                )
+            print(line)
         print()
 
 

@@ -14,19 +14,29 @@ from ._version import __version__
 __all__ = ["__version__"]
 
 
+_API: dict[str, Any] = {}
+
+
 def _load() -> dict[str, Any]:
-    api = importlib.import_module("._api", __name__)
-    names = {k: v for k, v in vars(api).items() if not k.startswith("_")}
-    globals().update(names)
-    return names
+    """The public API, imported and copied into this module once: later lookups (even
+    failed ones, as ``hasattr`` makes) never copy again, so a user's monkeypatch of
+    ``gradkit.randn`` stays."""
+    if not _API:
+        api = importlib.import_module("._api", __name__)
+        names = {k: v for k, v in vars(api).items() if not k.startswith("_")}
+        for k, v in names.items():
+            globals().setdefault(k, v)
+        _API.update(names)
+    return _API
 
 
 def __getattr__(name: str) -> Any:
     if name.startswith("__"):
         raise AttributeError(name)
-    names = _load()
-    if name in names:
-        return names[name]
+    if not _API:
+        _load()
+        if name in globals():
+            return globals()[name]
     raise AttributeError(f"module 'gradkit' has no attribute {name!r}")
 
 

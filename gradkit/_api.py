@@ -7,7 +7,7 @@
 # ruff: noqa: F401
 from typing import Any as _Any
 
-from . import autograd, cuda, models, nn, optim
+from . import accelerator, autograd, backends, cuda, models, nn, optim
 from .autograd import (
     Function,
     Size,
@@ -40,14 +40,17 @@ from .autograd.creation import (
     zeros,
     zeros_like,
 )
+from .autograd.legacy import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from .autograd.printing import set_printoptions
 from .backend import (
     DeviceUnavailableError,
     device,
     dtype,
+    get_default_device,
     get_default_dtype,
     initial_seed,
     manual_seed,
+    set_default_device,
     set_default_dtype,
 )
 from .backend.dtypes import bool_ as bool
@@ -65,6 +68,7 @@ from .ops import (
     clip,
     clone,
     concat,
+    cos,
     div,
     dot,
     eq,
@@ -78,6 +82,7 @@ from .ops import (
     isnan,
     le,
     log,
+    log1p,
     log_softmax,
     logical_and,
     logical_not,
@@ -95,6 +100,7 @@ from .ops import (
     mv,
     ne,
     neg,
+    norm,
     permute,
     pow,
     reciprocal,
@@ -103,6 +109,7 @@ from .ops import (
     rsub,
     sigmoid,
     sign,
+    sin,
     softmax,
     sqrt,
     squeeze,

@@ -9,6 +9,7 @@ from .engine import backward, grad
 from .function import Function, FunctionCtx, Op
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
+from .legacy import Variable
 from .node import AccumulateGrad, Node
 from .tensor import Size, Tensor
 
@@ -21,6 +22,7 @@ __all__ = [
     "Op",
     "Size",
     "Tensor",
+    "Variable",
     "backward",
     "enable_grad",
     "grad",

@@ -16,6 +16,7 @@ Everything runs under ``no_grad``: backward formulas build no graph.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from heapq import heapify, heappop, heappush
 from typing import Any
@@ -132,6 +133,38 @@ def _needed(roots: list[Node], targets: set[Node]) -> tuple[set[Node], set[Node]
     return reach, run
 
 
+class _Borrowed(dict):
+    """The gradient arrays other nodes may still hold (each node's incoming gradients: a
+    backward may return one of them as is), which must be copied before one becomes a
+    leaf's ``.grad``.  Kept by identity, not by ``id()`` alone: an array freed during
+    backward leaves its id to the next array allocated, and a fresh weight gradient
+    that reused it was copied for nothing every step (the first layer's 400 KB in the
+    tutorials' MLP).  Arrays are held through weak references where their type allows
+    (numpy's does), so holding them keeps no memory alive."""
+
+    __slots__ = ()
+
+    def add(self, g: Any) -> None:
+        try:
+            self[id(g)] = weakref.ref(g)
+        except TypeError:  # no weak references to this array type: hold it
+            self[id(g)] = _Strong(g)
+
+    def holds(self, g: Any) -> bool:
+        ref = self.get(id(g))
+        return ref is not None and ref() is g
+
+
+class _Strong:
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __call__(self) -> Any:
+        return self.obj
+
+
 def _execute(
     edges: list[tuple[Node, int]],
     grads: list[Any],
@@ -160,7 +193,9 @@ def _execute(
         b[nr] = g if b[nr] is None else b[nr] + g
     heapify(queue)
     # gradients other nodes may still hold: copied before they become a leaf's .grad
-    borrowed = {id(g) for g in grads}
+    borrowed = _Borrowed()
+    for g in grads:
+        borrowed.add(g)
     captured: list[Any] = [None] * (len(capture) if capture else 0)
 
     prev_mode = MODE.enabled
@@ -188,13 +223,13 @@ def _execute(
             if len(buf) == 1:
                 live = buf[0] is not None
                 if live:
-                    borrowed.add(id(buf[0]))
+                    borrowed.add(buf[0])
             else:
                 live = False
                 for g in buf:
                     if g is not None:
                         live = True
-                        borrowed.add(id(g))
+                        borrowed.add(g)
             if live:
                 if node._freed:
                     raise RuntimeError(_freed_message(node))
@@ -203,7 +238,9 @@ def _execute(
                         raise RuntimeError(_inplace_message(node, rec))
                 if node._user:
                     grads_in = node._call(buf)
-                    borrowed.update([id(g) for g in grads_in if g is not None])
+                    for g in grads_in:
+                        if g is not None:
+                            borrowed.add(g)
                 elif node._quiet:
                     with be.quiet_fp():
                         grads_in = node._fn.backward(node, *buf)
@@ -251,13 +288,13 @@ def _execute(
     return captured
 
 
-def _accumulate(leaf: Tensor, g: Any, borrowed: set[int]) -> None:
+def _accumulate(leaf: Tensor, g: Any, borrowed: _Borrowed) -> None:
     """``leaf.grad += g``: in place when a grad exists, else g itself (copied if shared)."""
     be = leaf._be
     g = be.fix(g)
     cur = leaf._grad
     if cur is None:
-        if id(g) in borrowed or be.is_view(g):
+        if borrowed.holds(g) or be.is_view(g):
             g = be.copy(g)
         leaf._grad = new_tensor(g, be)
     else:
@@ -307,7 +344,7 @@ def backward(
         got = _grad_impl(list(edges), list(grads), ins, bool(retain_graph), True, ts[0]._be)
         for leaf, g in zip(ins, got):
             if g is not None:
-                _accumulate(leaf, g._data, set())
+                _accumulate(leaf, g._data, _Borrowed())
         return
     _execute(list(edges), list(grads), bool(retain_graph), ts[0]._be)
 

@@ -83,6 +83,22 @@ class AccumulateGrad(Node):
         raise RuntimeError("AccumulateGrad is applied by the engine")
 
 
+def grad_buffer(edge: Any, shape: tuple, dtype: Any) -> Any:
+    """For an op's backward: the spare array of the leaf behind ``edge`` (its last dropped
+    ``.grad``), to write that leaf's gradient into with ``out=``; None when the leaf has a
+    gradient to add to, no spare, or one of another shape or dtype.  Handed out once."""
+    if edge.__class__ is not AccumulateGrad:
+        return None
+    leaf = edge.variable
+    spare = leaf._spare
+    if spare is None:
+        return None
+    leaf._spare = None
+    if leaf._grad is not None or spare.shape != shape or spare.dtype != dtype:
+        return None
+    return spare
+
+
 def accumulator_of(t: Any) -> AccumulateGrad:
     """The leaf's AccumulateGrad node, made once and kept while the graph lives."""
     ref = t._acc

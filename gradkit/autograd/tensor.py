@@ -8,6 +8,7 @@ never imports the ops.
 
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from typing import Any
@@ -47,6 +48,9 @@ class Tensor:
     _base: Tensor | None = None
     _acc: Any = None
     _retains_grad = False
+    #: the array of the last ``.grad`` set to None that nothing else held: the next
+    #: backward writes this leaf's new gradient into it (see ``_drop_grad``)
+    _spare: Any = None
     # numpy defers to Tensor's reflected operators (np.float32(2) * t -> Tensor)
     __array_ufunc__ = None
     __hash__ = object.__hash__
@@ -182,7 +186,24 @@ class Tensor:
                     f"assigned grad has data of a different size: {list(value._data.shape)} for a "
                     f"tensor of size {list(self._data.shape)}"
                 )
-        self._grad = value
+            self._grad = value
+            return
+        self._drop_grad()
+
+    def _drop_grad(self) -> None:
+        """``.grad = None``, keeping the array for the next backward when nothing else holds
+        the gradient or its array (numpy only).  A fresh 400 KB gradient each step is
+        unmapped and page-faulted in again by glibc's malloc (~60% of a small MLP's step);
+        PyTorch's semantics are kept: ``.grad`` is None until backward writes a new one."""
+        g = self._grad
+        if g is None:
+            return
+        self._grad = None
+        # held by nobody else: as many references as _ALONE counted for lone objects
+        if self._be.reuses_grad_buffers and sys.getrefcount(g) == _ALONE[0] and g._base is None:
+            arr = g._data
+            if sys.getrefcount(arr) == _ALONE[1] and arr.base is None and arr.flags.c_contiguous:
+                self._spare = arr
 
     def retain_grad(self) -> None:
         """Keep the gradient of this non-leaf tensor in ``.grad`` during backward."""
@@ -358,6 +379,31 @@ class _Engine:
 
 
 _engine = _Engine()
+
+
+def _count_alone() -> tuple[int, int]:
+    """The reference counts ``_drop_grad`` sees for a gradient and its array that nothing
+    else holds, counted once with the same code shape (how locals and arguments count
+    differs between Python versions; any other holder adds one)."""
+
+    class Probe:
+        _grad: Any = None
+
+    class Inner:
+        _data: Any = None
+
+    probe = Probe()
+    probe._grad = Inner()
+    probe._grad._data = bytearray(1)
+    g = probe._grad
+    probe._grad = None
+    n_g = sys.getrefcount(g)
+    arr = g._data
+    n_arr = sys.getrefcount(arr)
+    return n_g, n_arr
+
+
+_ALONE = _count_alone()
 
 
 def new_tensor(data: Any, be: ArrayBackend) -> Tensor:

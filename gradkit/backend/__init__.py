@@ -11,6 +11,8 @@ from .array_backend import (
     cuda_device_count,
     cuda_is_available,
     get_backend,
+    get_default_device,
+    set_default_device,
 )
 from .device import DEVICE_TYPES, DeviceUnavailableError, device
 from .dtypes import (
@@ -36,11 +38,13 @@ __all__ = [
     "device",
     "dtype",
     "get_backend",
+    "get_default_device",
     "get_default_dtype",
     "initial_seed",
     "manual_seed",
     "promote_types",
     "result_type_scalar",
+    "set_default_device",
     "set_default_dtype",
     "transfer",
 ]

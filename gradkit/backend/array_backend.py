@@ -45,6 +45,9 @@ class ArrayBackend:
 
     #: arrays live in host memory, so converting them to numpy is not a transfer
     is_host = False
+    #: a dropped ``.grad``'s array may be kept and written by the next backward (its
+    #: ops take ``out=``): numpy only, where a fresh 400 KB array page-faults each step
+    reuses_grad_buffers = False
 
     def __init__(self, dev: device, xp: Any, native: Any) -> None:
         self.device = dev
@@ -258,6 +261,7 @@ class NumpyBackend(ArrayBackend):
     """The cpu device: numpy 2, which follows the standard in its main namespace."""
 
     is_host = True
+    reuses_grad_buffers = True
 
     def fix(self, out: Any) -> Any:
         return out if out.__class__ is np.ndarray else np.asarray(out)
@@ -436,9 +440,10 @@ def _make_backend(kind: str, index: int | None) -> ArrayBackend:
 
 
 def get_backend(dev: device | str | None) -> ArrayBackend:
-    """The backend of a device (``None`` means cpu); made once, then cached."""
+    """The backend of a device (``None`` means the default device, cpu unless
+    ``set_default_device`` said otherwise); made once, then cached."""
     if dev is None:
-        dev = _CPU
+        dev = _DEFAULT_DEVICE[0]
     elif not isinstance(dev, device):
         dev = device(dev)
     key = (dev.type, dev.index)
@@ -451,6 +456,22 @@ def get_backend(dev: device | str | None) -> ArrayBackend:
 
 
 _CPU = device("cpu")
+#: where creation functions (and so ``nn`` layers) put tensors given no ``device=``
+_DEFAULT_DEVICE = [_CPU]
+
+
+def set_default_device(dev: device | str | None) -> None:
+    """Make ``dev`` the device of tensors created without ``device=`` (None: back to cpu)."""
+    if dev is None:
+        _DEFAULT_DEVICE[0] = _CPU
+        return
+    be = get_backend(dev)  # an unusable device fails here, not at the next creation
+    _DEFAULT_DEVICE[0] = be.device
+
+
+def get_default_device() -> device:
+    """The device of tensors created without ``device=`` (cpu unless changed)."""
+    return _DEFAULT_DEVICE[0]
 
 
 def backend_of_array(arr: Any) -> ArrayBackend:

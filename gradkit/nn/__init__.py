@@ -15,7 +15,10 @@ from .layers import (
 )
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module
+from .out_of_scope import LAYERS as _OUT_OF_SCOPE
 from .parameter import Parameter
+
+globals().update(_OUT_OF_SCOPE)  # Conv2d, LSTM, ...: they raise, saying they are out of scope
 
 __all__ = [
     "BCELoss",

@@ -9,6 +9,9 @@ from ..ops.loss import (
     mse_loss,
     nll_loss,
 )
+from .out_of_scope import FUNCTIONS as _OUT_OF_SCOPE
+
+globals().update(_OUT_OF_SCOPE)  # conv2d, max_pool2d, ...: they raise, saying they are out of scope
 
 __all__ = [
     "binary_cross_entropy",

@@ -4,6 +4,7 @@ Importing this package binds the ops onto ``Tensor`` (see ``tensor_methods``).
 """
 
 from . import activation, conversion, elementwise, inplace, linalg, loss, reduction, shape
+from ._util import with_out
 from .activation import log_softmax, relu, sigmoid, softmax, tanh
 from .conversion import clone
 from .elementwise import (
@@ -11,6 +12,7 @@ from .elementwise import (
     add,
     clamp,
     clip,
+    cos,
     div,
     eq,
     exp,
@@ -21,6 +23,7 @@ from .elementwise import (
     isnan,
     le,
     log,
+    log1p,
     logical_and,
     logical_not,
     logical_or,
@@ -35,6 +38,7 @@ from .elementwise import (
     reciprocal,
     rsub,
     sign,
+    sin,
     sqrt,
     sub,
     true_divide,
@@ -48,7 +52,7 @@ from .loss import (
     mse_loss,
     nll_loss,
 )
-from .reduction import all, any, argmax, argmin, max, mean, min, sum
+from .reduction import all, any, argmax, argmin, max, mean, min, norm, sum
 from .shape import (
     broadcast_to,
     cat,
@@ -68,6 +72,29 @@ from .tensor_methods import install
 
 install()
 
+# the functions (not the methods, as in PyTorch) take ``out=``
+add = with_out(add, "add")
+sub = with_out(sub, "sub")
+mul = with_out(mul, "mul")
+div = with_out(div, "div")
+true_divide = with_out(true_divide, "true_divide")
+pow = with_out(pow, "pow")
+neg = with_out(neg, "neg")
+exp = with_out(exp, "exp")
+log = with_out(log, "log")
+log1p = with_out(log1p, "log1p")
+sqrt = with_out(sqrt, "sqrt")
+abs = with_out(abs, "abs")
+sin = with_out(sin, "sin")
+cos = with_out(cos, "cos")
+clamp = with_out(clamp, "clamp")
+clip = with_out(clip, "clip")
+maximum = with_out(maximum, "maximum")
+minimum = with_out(minimum, "minimum")
+mm = with_out(mm, "mm")
+matmul = with_out(matmul, "matmul")
+mv = with_out(mv, "mv")
+
 __all__ = [
     "abs",
     "activation",
@@ -85,6 +112,7 @@ __all__ = [
     "clone",
     "concat",
     "conversion",
+    "cos",
     "cross_entropy",
     "div",
     "dot",
@@ -103,6 +131,7 @@ __all__ = [
     "linalg",
     "linear",
     "log",
+    "log1p",
     "log_softmax",
     "logical_and",
     "logical_not",
@@ -123,6 +152,7 @@ __all__ = [
     "ne",
     "neg",
     "nll_loss",
+    "norm",
     "permute",
     "pow",
     "reciprocal",
@@ -133,6 +163,7 @@ __all__ = [
     "shape",
     "sigmoid",
     "sign",
+    "sin",
     "softmax",
     "sqrt",
     "squeeze",

@@ -153,3 +153,68 @@ def norm_dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
         return (wrap_dim(dim, ndim),)
     dims = tuple(sorted({wrap_dim(d, ndim) for d in dim}))
     return dims
+
+
+def _torch_dtype_name(dt: Any) -> str:
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}.get(
+        dt.name, dt.name.capitalize()
+    )
+
+
+def with_out(fn: Any, name: str) -> Any:
+    """``fn`` with PyTorch's ``out=`` keyword: the result written into ``out`` (resized,
+    with PyTorch's warning, when its shape differs), ``out`` returned; refused when
+    autograd would have to record it."""
+    import functools
+    import warnings
+
+    from ..autograd.grad_mode import MODE, no_grad
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
+        if out is None:
+            return fn(*args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+        if MODE.enabled and any(
+            isinstance(a, Tensor) and a.requires_grad for a in (*args, out, *kwargs.values())
+        ):
+            raise RuntimeError(
+                f"{name}(): functions with out=... arguments don't support automatic "
+                "differentiation, but one of the arguments requires grad."
+            )
+        with no_grad():
+            res = fn(*args, **kwargs)
+        if res._be is not out._be:
+            raise RuntimeError(
+                f"Expected out tensor to have device {res.device}, but got {out.device} "
+                f"instead (in {name}); allocate out on {res.device}"
+            )
+        if res.dtype.is_floating_point and not out.dtype.is_floating_point:
+            raise RuntimeError(
+                f"result type {_torch_dtype_name(res.dtype)} can't be cast to the desired output "
+                f"type {_torch_dtype_name(out.dtype)}"
+            )
+        xp = out._be.xp
+        data = res._data
+        if data.dtype != out._data.dtype:
+            data = xp.astype(data, out._data.dtype)
+        if tuple(out.shape) == tuple(res.shape):
+            out._data[...] = data
+        else:
+            if out.numel() != 0:
+                warnings.warn(
+                    f"An output with one or more elements was resized since it had shape "
+                    f"{list(out.shape)}, which does not match the required output shape "
+                    f"{list(res.shape)}. This behavior is deprecated, and in a future PyTorch "
+                    "release outputs will not be resized unless they have zero elements. You "
+                    "can explicitly reuse an out tensor t by resizing it, inplace, to zero "
+                    "elements with t.resize_(0).",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            out._data = out._be.copy(data) if data is res._data else data
+        out._bump_version()
+        return out
+
+    return wrapper

@@ -1,4 +1,4 @@
-"""Elementwise ops: arithmetic, exp/log/sqrt/abs, clamp, maximum/minimum, where,
+"""Elementwise ops: arithmetic, exp/log/log1p/sqrt/abs/sin/cos, clamp, maximum/minimum, where,
 and the comparisons (which have no gradient).  Binary ops broadcast, and
 their backward sums each gradient back to its input's shape."""
 
@@ -24,7 +24,10 @@ __all__ = [
     "neg",
     "exp",
     "log",
+    "log1p",
     "sqrt",
+    "sin",
+    "cos",
     "abs",
     "reciprocal",
     "clamp",
@@ -173,7 +176,9 @@ class Div(Op):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _float_pair(ctx.xp, a, b)
+        same = a.__class__ is b.__class__ and a.dtype == b.dtype  # two float arrays: as is
+        if not (same or b.__class__ is float) or not is_float(ctx.xp, a.dtype):
+            a, b = _float_pair(ctx.xp, a, b)
         ctx.saved = (a, b)
         return a / b
 
@@ -205,18 +210,41 @@ class Reciprocal(Op):
         return (-g * out * out,)
 
 
+#: whole exponents up to this one run as multiplications (numpy's generic float power
+#: costs ~50x more; PyTorch special-cases 2 and 3 the same way)
+_MUL_POW_MAX = 8
+
+
+def _ipow(a: Any, n: int) -> Any:
+    """``a ** n`` for a whole ``n >= 2``: square-and-multiply in place on one fresh array."""
+    if n == 3:  # the polynomial tutorials' x ** 3
+        out = a * a
+        out *= a
+        return out
+    out = None
+    for bit in bin(n)[3:]:  # the bits after the leading 1
+        if out is None:
+            out = a * a
+        else:
+            out *= out
+        if bit == "1":
+            out *= a
+    return out
+
+
 class PowScalar(Op):
-    """``tensor ** number``."""
+    """``tensor ** number``; whole exponents 2..8 on the multiply path, forward and backward."""
 
     node_name = "PowBackward0"
 
     @staticmethod
     def forward(ctx, a, p=1):
-        a, p = operands(ctx.xp, a, p)
+        if p.__class__ is not int or a.dtype == ctx.xp.bool:  # int p keeps a's dtype
+            a, p = operands(ctx.xp, a, p)
         ctx.p = p
         ctx.saved = (a,)
-        if p == 2:
-            return a * a
+        if p.__class__ is not bool and 2 <= p <= _MUL_POW_MAX and p % 1 == 0:
+            return _ipow(a, int(p))
         return a**p
 
     @staticmethod
@@ -229,6 +257,11 @@ class PowScalar(Op):
             return (g,)
         if p == 2:
             return (g * (2.0 * a),)
+        if 3 <= p <= _MUL_POW_MAX and p % 1 == 0:
+            d = _ipow(a, int(p) - 1)  # a fresh array: scaled in place
+            d *= p
+            d *= g
+            return (d,)
         return (g * (p * a ** (p - 1)),)
 
 
@@ -337,6 +370,49 @@ class Log(Op):
     @staticmethod
     def backward(ctx, g):
         return (g / ctx.saved[0],)
+
+
+class Log1p(Op):
+    node_name = "Log1PBackward0"
+    fp_quiet = True  # log1p(-1), g / (1 + a) at a = -1
+
+    @staticmethod
+    def forward(ctx, a):
+        a = to_float(ctx.xp, a)
+        ctx.saved = (a,)
+        return ctx.xp.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (ctx.saved[0] + 1.0),)
+
+
+class Sin(Op):
+    node_name = "SinBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        a = to_float(ctx.xp, a)
+        ctx.saved = (a,)
+        return ctx.xp.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.xp.cos(ctx.saved[0]),)
+
+
+class Cos(Op):
+    node_name = "CosBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        a = to_float(ctx.xp, a)
+        ctx.saved = (a,)
+        return ctx.xp.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g * ctx.xp.sin(ctx.saved[0]),)
 
 
 class Sqrt(Op):
@@ -548,6 +624,8 @@ def rdiv(input: Tensor, other: Any) -> Tensor:
 
 def pow(input: Any, exponent: Any) -> Tensor:
     """``input ** exponent``; either side may be a number."""
+    if exponent.__class__ is int and exponent >= 0:  # x ** 3: the common case, first
+        return PowScalar.apply(input, p=exponent)
     exponent = as_operand(exponent)
     if isinstance(exponent, Tensor):
         return PowTensor.apply(as_operand(input), exponent)
@@ -573,6 +651,21 @@ def exp(input: Tensor) -> Tensor:
 def log(input: Tensor) -> Tensor:
     """Natural logarithm of each element."""
     return Log.apply(input)
+
+
+def log1p(input: Tensor) -> Tensor:
+    """``log(1 + input)``, accurate for small values."""
+    return Log1p.apply(input)
+
+
+def sin(input: Tensor) -> Tensor:
+    """Sine of each element (radians)."""
+    return Sin.apply(input)
+
+
+def cos(input: Tensor) -> Tensor:
+    """Cosine of each element (radians)."""
+    return Cos.apply(input)
 
 
 def sqrt(input: Tensor) -> Tensor:

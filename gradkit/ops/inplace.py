@@ -18,7 +18,7 @@ from ..autograd.shapes import broadcast_error, expanded_shape
 from ..autograd.tensor import Tensor
 from . import elementwise as ew
 from ._util import as_operand, sum_to
-from .shape import get_index, normalize_index, set_index
+from .shape import _check_bounds, get_index, normalize_index, set_index
 
 __all__ = [
     "add_",
@@ -319,6 +319,7 @@ def setitem(t: Tensor, index: Any, value: Any) -> None:
     """``t[index] = value`` (a number or a tensor); recorded when a gradient is needed."""
     value = as_operand(value)
     idx, advanced, _ = normalize_index(t, index)
+    _check_bounds(t, idx)
     be = t._be
     v = _value_for(t, value)
     if getattr(v, "ndim", 0) and v.shape[0] == 1:  # PyTorch drops a value's leading 1-dims

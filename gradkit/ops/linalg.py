@@ -4,6 +4,7 @@ fused ``linear`` (x @ W.T + b) behind ``nn.Linear``."""
 from __future__ import annotations
 
 from ..autograd.function import Op
+from ..autograd.node import grad_buffer
 from ..autograd.shapes import broadcast_error, broadcast_shapes
 from ..autograd.tensor import Tensor
 from ._util import sum_to
@@ -64,7 +65,10 @@ class Mm(Op):
         nf = ctx.next_functions
         a, b = ctx.saved
         ga = g @ b.T if nf[0][0] is not None else None
-        gb = a.T @ g if nf[1][0] is not None else None
+        gb = None
+        if nf[1][0] is not None:  # a weight: into its last gradient's array when it has one
+            buf = grad_buffer(nf[1][0], b.shape, g.dtype) if a.dtype == g.dtype else None
+            gb = a.T @ g if buf is None else ctx.xp.matmul(a.T, g, out=buf)
         return ga, gb
 
 
@@ -106,7 +110,8 @@ class Linear(Op):
         g2 = g if g.ndim == 2 else xp.reshape(g, (-1, g.shape[-1]))
         if nf[1][0] is not None:
             x2 = x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
-            gw = g2.T @ x2
+            buf = grad_buffer(nf[1][0], w.shape, g.dtype) if x2.dtype == g.dtype else None
+            gw = g2.T @ x2 if buf is None else xp.matmul(g2.T, x2, out=buf)
         if ctx.has_bias and nf[2][0] is not None:
             gb = xp.sum(g2, axis=0)
         return gx, gw, gb if ctx.has_bias else None

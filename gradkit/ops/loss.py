@@ -185,6 +185,19 @@ def _check_reduction(reduction: str) -> None:
         )
 
 
+def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+    """PyTorch's legacy ``size_average``/``reduce`` as a ``reduction``, with its warning."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(
+        f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+        UserWarning,
+        stacklevel=3,
+    )
+    return ret
+
+
 def _same_device(what: str, *ts: Any) -> None:
     from ..autograd.function import mixed_device_error
 
@@ -193,10 +206,19 @@ def _same_device(what: str, *ts: Any) -> None:
         raise mixed_device_error(what, tuple(live))
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def mse_loss(
+    input: Tensor,
+    target: Tensor,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Mean (or sum) of squared differences."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     _check_reduction(reduction)
-    if tuple(target.shape) != tuple(input.shape):
+    tshape = target._data.shape if target.__class__ is Tensor else tuple(target.shape)
+    if tshape != input._data.shape:
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size "
             f"({input.shape}). This will likely lead to incorrect results due to broadcasting. "
@@ -204,7 +226,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
             UserWarning,
             stacklevel=2,
         )
-    _same_device("mse_loss", input, target)
+    if target.__class__ is not Tensor or target._be is not input._be:
+        _same_device("mse_loss", input, target)
     return MseLoss.apply(input, target, reduction=reduction)
 
 
@@ -212,9 +235,13 @@ def binary_cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """BCE on probabilities in [0, 1]; log terms are clamped at -100, as in PyTorch."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(
@@ -235,10 +262,14 @@ def binary_cross_entropy_with_logits(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     pos_weight: Tensor | None = None,
 ) -> Tensor:
     """BCE on logits: sigmoid and log in one stable formula."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     _check_reduction(reduction)
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(
@@ -255,13 +286,23 @@ def nll_loss(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Negative log-likelihood of class indices, from log-probabilities (N, C) or (C,)."""
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     _check_reduction(reduction)
     if input.ndim == 1:
-        out = nll_loss(input.unsqueeze(0), target.reshape(1), weight, ignore_index, reduction)
+        out = nll_loss(
+            input.unsqueeze(0),
+            target.reshape(1),
+            weight,
+            ignore_index=ignore_index,
+            reduction=reduction,
+        )
         return out.reshape(()) if reduction == "none" else out
     if input.ndim != 2:
         raise ValueError(f"nll_loss expects input of shape (N, C) or (C,), got {list(input.shape)}")
@@ -291,13 +332,17 @@ def cross_entropy(
     input: Tensor,
     target: Tensor,
     weight: Tensor | None = None,
+    size_average: bool | None = None,
     ignore_index: int = -100,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """log_softmax then nll_loss for class indices; for class probabilities (a float
     target of the input's shape), -sum(target * log_softmax(input)) per sample."""
     from .activation import log_softmax
 
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
     _check_reduction(reduction)
     dim = 0 if input.ndim == 1 else 1
     logp = log_softmax(input, dim=dim)
@@ -322,4 +367,4 @@ def cross_entropy(
         if reduction == "sum":
             return per.sum()
         return per.mean() if per.ndim else per
-    return nll_loss(logp, target, weight, ignore_index, reduction)
+    return nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)

@@ -1,9 +1,10 @@
-"""Reductions: sum, mean, max/min (whole tensor or along a dim, with indices),
+"""Reductions: sum, mean, norm, max/min (whole tensor or along a dim, with indices),
 argmax/argmin, all/any.  Backward spreads the gradient back over the reduced
 dimensions (a broadcast, not a copy)."""
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 from typing import Any
 
@@ -14,6 +15,7 @@ from ._util import norm_dims, wrap_dim
 __all__ = [
     "sum",
     "mean",
+    "norm",
     "max",
     "min",
     "argmax",
@@ -82,6 +84,55 @@ class Mean(Op):
 
 class MeanDim(Mean):
     node_name = "MeanBackward1"
+
+
+class Norm(Op):
+    """The p-norm over all elements or along dims: ``sum(|a|**p) ** (1/p)``; p = inf is
+    max |a| (ties share the gradient), p = 0 counts non-zeros (no gradient).  The
+    gradient is 0 where the norm is 0, as in PyTorch."""
+
+    node_name = "LinalgVectorNormBackward0"
+    fp_quiet = True  # |a| ** (p - 2) at a = 0
+
+    @staticmethod
+    def forward(ctx, a, p=2.0, dims=None, keepdim=False):
+        xp = ctx.xp
+        ctx.shape, ctx.dims, ctx.keepdim, ctx.p = a.shape, dims, keepdim, p
+        if p == 2:
+            out = xp.sqrt(xp.sum(a * a, axis=dims, keepdims=keepdim))
+        elif p == 1:
+            out = xp.sum(xp.abs(a), axis=dims, keepdims=keepdim)
+        elif p == math.inf:
+            out = xp.max(xp.abs(a), axis=dims, keepdims=keepdim)
+        elif p == -math.inf:
+            out = xp.min(xp.abs(a), axis=dims, keepdims=keepdim)
+        elif p == 0:
+            out = xp.sum(xp.astype(a != 0, a.dtype), axis=dims, keepdims=keepdim)
+        else:
+            out = xp.sum(xp.abs(a) ** p, axis=dims, keepdims=keepdim) ** (1.0 / p)
+        ctx.saved = (a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = ctx.xp
+        a, out = ctx.saved
+        p = ctx.p
+        if p == 0:
+            return (xp.zeros_like(a),)
+        g = _spread(xp, g, ctx.shape, ctx.dims, ctx.keepdim)
+        out = _spread(xp, out, ctx.shape, ctx.dims, ctx.keepdim)
+        if p == 1:
+            return (g * xp.sign(a),)
+        if p in (math.inf, -math.inf):
+            hit = xp.astype(xp.abs(a) == out, a.dtype)
+            count = xp.sum(hit, axis=ctx.dims, keepdims=True)
+            return (g * xp.sign(a) * hit / count,)
+        if p == 2:
+            d = a / out
+        else:
+            d = a * xp.abs(a) ** (p - 2) / out ** (p - 1)
+        return (xp.where(out == 0, 0.0, g * d),)
 
 
 class MaxAll(Op):
@@ -175,6 +226,31 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = 
         )
     cls = Mean if dim is None else MeanDim
     return cls.apply(input, dims=_dims_arg(dim, input.ndim), keepdim=keepdim)
+
+
+def norm(
+    input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, dtype: Any = None
+) -> Tensor:
+    """The p-norm (``"fro"`` and 2 the Euclidean one) of all elements, or along ``dim``."""
+    if dtype is not None:
+        input = input.to(dtype=dtype)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+            f"{_TORCH_NAMES.get(input.dtype.name, input.dtype.name)}; convert it first with "
+            ".float()"
+        )
+    if p == "fro" or p is None:
+        p = 2.0
+    if isinstance(p, str):
+        raise NotImplementedError(
+            f"norm(p={p!r}) is not supported: gradkit has the vector p-norms (numbers, inf, 'fro')"
+        )
+    return Norm.apply(input, p=float(p), dims=_dims_arg(dim, input.ndim), keepdim=keepdim)
+
+
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int"}
+_TORCH_NAMES["bool"] = "Bool"
 
 
 def _extreme(input: Tensor, dim: Any, keepdim: bool, largest: bool) -> Any:

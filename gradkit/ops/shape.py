@@ -371,6 +371,11 @@ def _check_bounds(t: Tensor, index: tuple) -> None:
         if k is None:
             continue
         n = used(k)
+        if not shape and isinstance(k, int) and not isinstance(k, bool):
+            raise IndexError(
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+            )
         if dim + n > len(shape):
             raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
         if isinstance(k, int) and not -shape[dim] <= k < shape[dim]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..autograd.creation import full, ones, tensor, zeros
+from ..autograd.legacy import TENSOR_TYPES
 from ..autograd.tensor import Tensor
 from ..backend import DTYPES
 from . import activation as act
@@ -66,6 +67,12 @@ def _type(self: Tensor, dtype: Any = None) -> Any:
         }
         prefix = "gradkit.cuda." if self.device.type == "cuda" else "gradkit."
         return prefix + names[self.dtype.name]
+    if isinstance(dtype, str):
+        if dtype not in TENSOR_TYPES:
+            raise ValueError(f"invalid type: {dtype!r}")
+        dtype = TENSOR_TYPES[dtype]
+    if isinstance(dtype, type) and dtype in TENSOR_TYPES.values():  # x.type(torch.LongTensor)
+        dtype = dtype.dtype
     return conv.to(self, dtype=dtype)
 
 
@@ -161,6 +168,9 @@ _METHODS: dict[str, Any] = {
     "neg": ew.neg,
     "exp": ew.exp,
     "log": ew.log,
+    "log1p": ew.log1p,
+    "sin": ew.sin,
+    "cos": ew.cos,
     "sqrt": ew.sqrt,
     "abs": ew.abs,
     "reciprocal": ew.reciprocal,
@@ -191,6 +201,7 @@ _METHODS: dict[str, Any] = {
     # reductions
     "sum": red.sum,
     "mean": red.mean,
+    "norm": red.norm,
     "max": red.max,
     "min": red.min,
     "argmax": red.argmax,

@@ -1,7 +1,9 @@
 """Optimizers with PyTorch's names, options and exact update formulas."""
 
-from .adam import Adam
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["SGD", "Adam", "Optimizer"]
+__all__ = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Optimizer"]

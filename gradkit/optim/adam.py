@@ -1,4 +1,5 @@
-"""``optim.Adam``: PyTorch's update, with weight decay, amsgrad and maximize."""
+"""``optim.Adam`` and ``optim.AdamW``: PyTorch's update, with weight decay (added to the
+gradient, or decoupled as AdamW does), amsgrad and maximize."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ from ..autograd.creation import tensor
 from ..autograd.tensor import Tensor
 from .optimizer import Optimizer
 
-__all__ = ["Adam"]
+__all__ = ["Adam", "AdamW"]
 
 
 class Adam(Optimizer):
     """Adam (Kingma & Ba), as PyTorch computes it, step t counted from 1::
 
-    g = g + weight_decay * p
+    p = p * (1 - lr * weight_decay)          (decoupled_weight_decay, AdamW)
+    g = g + weight_decay * p                 (otherwise)
     m = m + (1 - beta1) * (g - m)            (lerp)
     v = beta2 * v + (1 - beta2) * g * g
     denom = sqrt(v) / sqrt(1 - beta2**t) + eps
@@ -29,10 +31,15 @@ class Adam(Optimizer):
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        weight_decay: float = 0.0,
+        weight_decay: float = 0,
         amsgrad: bool = False,
         *,
+        foreach: bool | None = None,
         maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+        decoupled_weight_decay: bool = False,
     ) -> None:
         if eps < 0.0:
             raise ValueError(f"Invalid epsilon value: {eps} (expected a number >= 0)")
@@ -58,6 +65,8 @@ class Adam(Optimizer):
                 "weight_decay": weight_decay,
                 "amsgrad": amsgrad,
                 "maximize": maximize,
+                **self._impl_flags(foreach, differentiable, fused, capturable=capturable),
+                "decoupled_weight_decay": decoupled_weight_decay,
             },
         )
 
@@ -80,7 +89,10 @@ class Adam(Optimizer):
         beta1, beta2 = group["betas"]
         wd = group["weight_decay"]
         if wd != 0:
-            g = g + wd * data
+            if group.get("decoupled_weight_decay"):
+                data *= 1 - group["lr"] * wd
+            else:
+                g = g + wd * data
         m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
         m += (1 - beta1) * (g - m)
         v *= beta2
@@ -92,7 +104,7 @@ class Adam(Optimizer):
             vmax[...] = xp.maximum(vmax, v)
             v = vmax
         denom = xp.sqrt(v) / bias2_sqrt + group["eps"]
-        data += (-group["lr"] / bias1) * (m / denom)
+        data += ((-group["lr"] / bias1) * m) / denom  # addcdiv: (value * m) / denom
 
     def _export_state(self, st: dict) -> dict:
         out = dict(st)
@@ -104,3 +116,38 @@ class Adam(Optimizer):
         step = out.get("step", 0)
         out["step"] = int(step.item() if isinstance(step, Tensor) else step)
         return out
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): ``p *= 1 - lr * weight_decay``
+    before the Adam step; PyTorch's default ``weight_decay=1e-2``."""
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach: bool | None = None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            foreach=foreach,
+            maximize=maximize,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )

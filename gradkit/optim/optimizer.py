@@ -45,6 +45,34 @@ class Optimizer:
                     lines.append(f"    {k}: {g[k]}")
         return "\n".join(lines) + "\n)"
 
+    @staticmethod
+    def _impl_flags(
+        foreach: bool | None,
+        differentiable: bool,
+        fused: bool | None = None,
+        *,
+        with_fused: bool = True,
+        capturable: bool | None = None,
+    ) -> dict:
+        """PyTorch's implementation switches, kept in the groups as PyTorch keeps them (so
+        repr and state_dict match); gradkit has one implementation: ``foreach`` and
+        ``capturable`` change nothing, ``differentiable`` and ``fused`` are refused."""
+        if differentiable:
+            raise NotImplementedError(
+                "differentiable=True is not supported: gradkit's updates record no graph"
+            )
+        if fused:
+            raise RuntimeError(
+                "fused=True is not supported: gradkit has one (non-fused) implementation; "
+                "leave fused=None"
+            )
+        flags: dict = {"foreach": foreach, "differentiable": differentiable}
+        if with_fused:
+            flags["fused"] = fused
+        if capturable is not None:
+            flags["capturable"] = bool(capturable)
+        return flags
+
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own options (defaults fill the rest)."""
         group = dict(param_group)
@@ -78,7 +106,7 @@ class Optimizer:
             for p in g["params"]:
                 if p._grad is not None:
                     if set_to_none:
-                        p._grad = None
+                        p._drop_grad()  # None; its array kept for the next backward
                     else:
                         p._grad.zero_()
 

@@ -29,13 +29,18 @@ def bench():
 def _small_cases(bench) -> dict:
     return {
         "seed004": bench.mlp_setup(8, 20, 10, 3, 5, 1e-3, False),
+        "nn.Module": bench.nn_setup(8, 20, 10, 3, steps=5),
+        "x ** 3": bench.pow3_setup(calls=3, n=50),
+        "polynomial": bench.poly_setup(steps=5, n=50, lr=1e-3),
         "MLP 1024": bench.mlp_setup(8, 20, 10, 3, 5, 1e-2, True),
         "logreg": bench.logreg_setup(n=50, dim=4, steps=5),
         "per-op": bench.chain_setup(chains=2),
     }
 
 
-@pytest.mark.parametrize("case", ["seed004", "MLP 1024", "logreg", "per-op"])
+@pytest.mark.parametrize(
+    "case", ["seed004", "nn.Module", "x ** 3", "polynomial", "MLP 1024", "logreg", "per-op"]
+)
 def test_implementations_agree(bench, case) -> None:
     try:
         import torch

@@ -159,6 +159,9 @@ def test_sgd_momentum_state_dict() -> None:
         "weight_decay",
         "nesterov",
         "maximize",
+        "foreach",
+        "differentiable",
+        "fused",
         "params",
     }
 

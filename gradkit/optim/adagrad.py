@@ -1,0 +1,93 @@
+"""``optim.Adagrad``: PyTorch's update, with learning-rate decay, weight decay and maximize."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from ..autograd.creation import tensor
+from ..autograd.tensor import Tensor
+from .optimizer import Optimizer
+from .rmsprop import _check_nonneg
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al.), as PyTorch computes it, step t counted from 1::
+
+    g = g + weight_decay * p
+    clr = lr / (1 + (t - 1) * lr_decay)
+    s = s + g * g                      (s starts at initial_accumulator_value)
+    p = p - clr * g / (sqrt(s) + eps)
+    """
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: float = 1e-2,
+        lr_decay: float = 0,
+        weight_decay: float = 0,
+        initial_accumulator_value: float = 0,
+        eps: float = 1e-10,
+        foreach: bool | None = None,
+        *,
+        maximize: bool = False,
+        differentiable: bool = False,
+        fused: bool | None = None,
+    ) -> None:
+        _check_nonneg("lr_decay", lr_decay)
+        _check_nonneg("weight_decay", weight_decay)
+        _check_nonneg("initial_accumulator_value", initial_accumulator_value)
+        _check_nonneg("epsilon", eps)
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "lr_decay": lr_decay,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "initial_accumulator_value": initial_accumulator_value,
+                "maximize": maximize,
+                **self._impl_flags(foreach, differentiable, fused),
+            },
+        )
+        # PyTorch makes the state when the optimizer is built, not at the first step
+        for group in self.param_groups:
+            for p in group["params"]:
+                self._init_state(group, p)
+
+    def _init_state(self, group: dict, p: Tensor) -> dict:
+        xp = p._be.xp
+        acc = xp.full_like(p._data, group["initial_accumulator_value"])
+        st = self.state[p] = {"step": 0, "sum": self._state_tensor(p, acc)}
+        return st
+
+    def _update(self, group: dict, p: Tensor, g: Any) -> None:
+        xp = p._be.xp
+        data = p._data
+        if group["maximize"]:
+            g = -g
+        st = self.state.get(p) or self._init_state(group, p)
+        st["step"] += 1
+        step = st["step"]
+        wd = group["weight_decay"]
+        if wd != 0:
+            g = g + wd * data
+        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
+        s = st["sum"]._data
+        s += g * g
+        std = xp.sqrt(s)
+        std += group["eps"]
+        data += (-clr * g) / std  # addcdiv: (value * g) / std
+
+    def _export_state(self, st: dict) -> dict:
+        out = dict(st)
+        out["step"] = tensor(float(st["step"]))
+        return out
+
+    def _import_state(self, p: Tensor, st: dict) -> dict:
+        out = super()._import_state(p, st)
+        step = out.get("step", 0)
+        out["step"] = int(step.item() if isinstance(step, Tensor) else step)
+        return out
