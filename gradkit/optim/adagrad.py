@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..autograd.creation import tensor
 from ..autograd.tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import CountsSteps
 from .rmsprop import _check_nonneg
 
 __all__ = ["Adagrad"]
 
 
-class Adagrad(Optimizer):
+class Adagrad(CountsSteps):
     """Adagrad (Duchi et al.), as PyTorch computes it, step t counted from 1::
 
     g = g + weight_decay * p
@@ -80,14 +79,3 @@ class Adagrad(Optimizer):
         std = xp.sqrt(s)
         std += group["eps"]
         data += (-clr * g) / std  # addcdiv: (value * g) / std
-
-    def _export_state(self, st: dict) -> dict:
-        out = dict(st)
-        out["step"] = tensor(float(st["step"]))
-        return out
-
-    def _import_state(self, p: Tensor, st: dict) -> dict:
-        out = super()._import_state(p, st)
-        step = out.get("step", 0)
-        out["step"] = int(step.item() if isinstance(step, Tensor) else step)
-        return out

@@ -7,14 +7,13 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ..autograd.creation import tensor
 from ..autograd.tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import CountsSteps
 
 __all__ = ["Adam", "AdamW"]
 
 
-class Adam(Optimizer):
+class Adam(CountsSteps):
     """Adam (Kingma & Ba), as PyTorch computes it, step t counted from 1::
 
     p = p * (1 - lr * weight_decay)          (decoupled_weight_decay, AdamW)
@@ -105,17 +104,6 @@ class Adam(Optimizer):
             v = vmax
         denom = xp.sqrt(v) / bias2_sqrt + group["eps"]
         data += ((-group["lr"] / bias1) * m) / denom  # addcdiv: (value * m) / denom
-
-    def _export_state(self, st: dict) -> dict:
-        out = dict(st)
-        out["step"] = tensor(float(st["step"]))
-        return out
-
-    def _import_state(self, p: Tensor, st: dict) -> dict:
-        out = super()._import_state(p, st)
-        step = out.get("step", 0)
-        out["step"] = int(step.item() if isinstance(step, Tensor) else step)
-        return out
 
 
 class AdamW(Adam):

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..autograd.creation import tensor
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.tensor import Tensor, new_tensor
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "CountsSteps"]
 
 
 class Optimizer:
@@ -189,4 +190,20 @@ class Optimizer:
             if isinstance(v, Tensor) and k != "step":
                 v = v.detach().to(device=p.device, dtype=p.dtype, copy=True)
             out[k] = v
+        return out
+
+
+class CountsSteps(Optimizer):
+    """An optimizer whose per-parameter ``step`` is an int while it runs and, as PyTorch
+    saves it, a 0-d float tensor in ``state_dict`` (Adam, AdamW, RMSprop, Adagrad)."""
+
+    def _export_state(self, st: dict) -> dict:
+        out = dict(st)
+        out["step"] = tensor(float(st["step"]))
+        return out
+
+    def _import_state(self, p: Tensor, st: dict) -> dict:
+        out = super()._import_state(p, st)
+        step = out.get("step", 0)
+        out["step"] = int(step.item() if isinstance(step, Tensor) else step)
         return out

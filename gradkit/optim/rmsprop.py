@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..autograd.creation import tensor
 from ..autograd.tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import CountsSteps
 
 __all__ = ["RMSprop"]
 
@@ -17,7 +16,7 @@ def _check_nonneg(what: str, value: float) -> None:
         raise ValueError(f"Invalid {what} value: {value} (expected a number >= 0)")
 
 
-class RMSprop(Optimizer):
+class RMSprop(CountsSteps):
     """RMSprop (Hinton), as PyTorch computes it::
 
     g = g + weight_decay * p
@@ -99,14 +98,3 @@ class RMSprop(Optimizer):
             data -= group["lr"] * buf
         else:
             data += (-group["lr"] * g) / avg  # addcdiv: (value * g) / avg
-
-    def _export_state(self, st: dict) -> dict:
-        out = dict(st)
-        out["step"] = tensor(float(st["step"]))
-        return out
-
-    def _import_state(self, p: Tensor, st: dict) -> dict:
-        out = super()._import_state(p, st)
-        step = out.get("step", 0)
-        out["step"] = int(step.item() if isinstance(step, Tensor) else step)
-        return out
