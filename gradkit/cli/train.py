@@ -72,7 +72,13 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     def reporter(total: int, metric_name: str) -> Any:
         return make_reporter(mode, total, metric_name, parallel)
 
-    trainer = Trainer(model, optimizer, ds.to(dev), loop, run_dir, cfg.seed, dev, reporter)
+    from gradkit.train.config import ZeroGrad
+    from gradkit.train.hooks import GradientHealth
+
+    hooks = [GradientHealth(loop.zero_grad is ZeroGrad.never)]
+    trainer = Trainer(
+        model, optimizer, ds.to(dev), loop, run_dir, cfg.seed, dev, reporter, hooks=hooks
+    )
     resume = find_checkpoint(cfg.resume) if cfg.resume else None
     if resume is not None and resume.parent.resolve() != run_dir.resolve():
         _copy_history(resume.parent, run_dir)
@@ -83,6 +89,25 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
         run_dir,
     )
     return trainer.run(resume)
+
+
+def show_curves(run_dir: Path) -> None:
+    """One log line each for the loss and the validation metric, as sparklines."""
+    from gradkit.runs.curves import read_curves, sparkline
+
+    c = read_curves(run_dir)
+    for what, series in (("train loss", c.train_loss), (f"val {c.metric_name}", c.val_metric)):
+        values = [v for _, v in series]
+        if len(values) >= 2:
+            log.info(
+                "%-16s %s  %.4g → %.4g (steps %d–%d)",
+                what,
+                sparkline(values),
+                values[0],
+                values[-1],
+                series[0][0],
+                series[-1][0],
+            )
 
 
 def _copy_history(source: Path, run_dir: Path) -> None:
@@ -128,6 +153,7 @@ def run(cfg: DictConfig) -> float:
         if hc.mode == RunMode.MULTIRUN:
             return math.nan  # later jobs are skipped; the sweep exits 128 + signal
         raise SystemExit(signals.exit_status(e.signum)) from None
+    show_curves(run_dir)
     log.info(
         "done: %d steps; validation %s %.4g, loss %.4g; outputs in %s",
         result.steps,

@@ -195,3 +195,9 @@ def test_plot_mistakes_exit_2(runs, args, says) -> None:
     p = gradkit("plot", *args, cwd=runs)
     assert p.returncode == 2 and says in p.stderr, output(p)
     assert p.stderr.startswith("gradkit: error:")
+
+
+def test_train_ends_with_its_curve_in_the_terminal(runs) -> None:
+    log = (runs / "outputs" / "2026-01-01" / "10-00-00" / "train.log").read_text()
+    line = next(x for x in log.splitlines() if "train loss" in x)
+    assert any(ch in line for ch in "▁▂▃▄▅▆▇█") and "→" in line and "steps 10–30" in line
