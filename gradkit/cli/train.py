@@ -75,7 +75,7 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     from gradkit.train.config import ZeroGrad
     from gradkit.train.hooks import GradientHealth
 
-    hooks = [GradientHealth(loop.zero_grad is ZeroGrad.never)]
+    hooks = [GradientHealth(loop.zero_grad is ZeroGrad.never), *make_loggers(cfg, run_dir)]
     trainer = Trainer(
         model, optimizer, ds.to(dev), loop, run_dir, cfg.seed, dev, reporter, hooks=hooks
     )
@@ -89,6 +89,36 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
         run_dir,
     )
     return trainer.run(resume)
+
+
+def make_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
+    """The loggers ``cfg.logger`` names (``logger=none``: none), each built from its
+    ``_target_`` with its keys, the run folder and the flattened config."""
+    from hydra.utils import get_class
+
+    from gradkit.errors import ConfigError
+    from gradkit.train.loggers import flatten
+
+    chosen = cfg.get("logger") or {}
+    if not chosen:
+        return []
+    config = flatten(OmegaConf.to_container(cfg, resolve=True))
+    config = {k: v for k, v in config.items() if not k.startswith(("logger.", "resume"))}
+    loggers = []
+    for name, node in chosen.items():
+        kwargs = OmegaConf.to_container(node, resolve=True)
+        if not isinstance(kwargs, dict) or "_target_" not in kwargs:
+            raise ConfigError(f"logger.{name} has no _target_ naming its class")
+        target = kwargs.pop("_target_")
+        try:
+            cls = get_class(target)
+        except Exception as e:
+            raise ConfigError(f"logger.{name}: cannot import {target!r}: {e}") from None
+        try:
+            loggers.append(cls(run_dir=run_dir, config=config, **kwargs))
+        except TypeError as e:
+            raise ConfigError(f"logger.{name}: {e}") from None
+    return loggers
 
 
 def show_curves(run_dir: Path) -> None:
