@@ -64,8 +64,9 @@ def test_hooks_hear_every_record_and_the_end(tmp_path, caplog) -> None:
         ("end", "ok"),
     ]
     warnings = [r.getMessage() for r in caplog.records]
-    assert len(warnings) == 1 and "broken logger stopped (ConnectionError: tracker is down)" in (
-        warnings[0]
+    assert (
+        len(warnings) == 1
+        and "broken logger stopped (ConnectionError: tracker is down)" in (warnings[0])
     )
 
 
