@@ -95,6 +95,8 @@ def run_command(
         raise
     except DiskError as e:  # writing the output: it names the file and the reason
         return fail(str(e))
+    except BrokenPipeError:  # `gradkit runs | head`: main() ends quietly
+        raise
     except OSError as e:  # a folder that is not there, no permission
         return fail(f"gradkit {command}: {e.strerror or e}: {e.filename or ''}")
     except KeyboardInterrupt:

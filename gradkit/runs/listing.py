@@ -226,14 +226,27 @@ def _started(folder: Path, rel: str) -> float | None:
     return None
 
 
-def _choices(folder: Path) -> dict[str, Any]:
-    """The config groups' choices (model, data, ...) from ``.hydra/hydra.yaml``."""
-    doc = _yaml(folder / ".hydra" / "hydra.yaml")
-    try:
-        choices = doc["hydra"]["runtime"]["choices"]
-    except (TypeError, KeyError):
+def _choices(folder: Path) -> dict[str, str]:
+    """The config groups' choices (model, data, ...) from ``.hydra/hydra.yaml``: the lines
+    of its ``hydra.runtime.choices`` block, read as plain ``group: option`` text (parsing
+    the whole 4 KB file as YAML would take most of the time of ``gradkit runs``)."""
+    data = _read_small(folder / ".hydra" / "hydra.yaml")
+    if data is None:
         return {}
-    return choices if isinstance(choices, dict) else {}
+    text = data.decode("utf-8", errors="replace")
+    m = re.search(r"^(  +)choices:[ \t]*$", text, flags=re.MULTILINE)
+    if m is None:
+        return {}
+    indent = len(m.group(1))
+    out: dict[str, str] = {}
+    for line in text[m.end() + 1 :].splitlines():
+        body = line.lstrip(" ")
+        if len(line) - len(body) <= indent or not body:
+            break
+        key, sep, value = body.partition(": ")
+        if sep and len(out) < 100:
+            out[key.strip()] = value.strip().strip("'\"")
+    return out
 
 
 def read_run(folder: Path, rel: str | None = None) -> RunInfo:

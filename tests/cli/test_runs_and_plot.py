@@ -201,3 +201,13 @@ def test_train_ends_with_its_curve_in_the_terminal(runs) -> None:
     log = (runs / "outputs" / "2026-01-01" / "10-00-00" / "train.log").read_text()
     line = next(x for x in log.splitlines() if "train loss" in x)
     assert any(ch in line for ch in "▁▂▃▄▅▆▇█") and "→" in line and "steps 10–30" in line
+
+
+def test_the_table_shows_the_newest_100_and_says_how_many_more(runs, tmp_path) -> None:
+    for i in range(101):
+        shutil.copytree(runs / "outputs" / "2026-01-01" / "10-00-00", tmp_path / "o" / f"r{i:03d}")
+    p = gradkit("runs", "root=o", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    assert "the newest 100 of 101 runs" in p.stdout and "and 1 older runs" in p.stdout
+    assert p.stdout.count("│ o/r") == 100
+    assert len(_json(gradkit("runs", "root=o", "format=json", cwd=tmp_path))) == 101
