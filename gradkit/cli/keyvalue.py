@@ -1,6 +1,7 @@
 """The ``key=value`` command lines of the commands that use a trained run (predict,
-evaluate, export): the same syntax as ``gradkit train``'s overrides, without Hydra (they
-make no run folder), and their errors as one ``gradkit: error:`` line with exit 2."""
+evaluate, export) or read run folders (runs, plot): the same syntax as ``gradkit train``'s
+overrides, without Hydra (they make no run folder), and their errors as one
+``gradkit: error:`` line with exit 2."""
 
 from __future__ import annotations
 
@@ -80,16 +81,22 @@ def run_command(
         lines = [f"  {k.ljust(width)}  {text}" for k, text in options.items()]
         print(usage.format(options="\n".join(lines)), end="")
         return 0
-    from gradkit.backend import DeviceUnavailableError
     from gradkit.errors import UserError
     from gradkit.runtime.files import DiskError
 
     try:
         return body(parse(command, args, options, required))
-    except (UsageError, UserError, DeviceUnavailableError) as e:
+    except (UsageError, UserError) as e:
         return fail(str(e))
+    except RuntimeError as e:  # no GPU: only a command that loaded the backend can hit it
+        device = sys.modules.get("gradkit.backend.device")
+        if device is not None and isinstance(e, device.DeviceUnavailableError):
+            return fail(str(e))
+        raise
     except DiskError as e:  # writing the output: it names the file and the reason
         return fail(str(e))
+    except BrokenPipeError:  # `gradkit runs | head`: main() ends quietly
+        raise
     except OSError as e:  # a folder that is not there, no permission
         return fail(f"gradkit {command}: {e.strerror or e}: {e.filename or ''}")
     except KeyboardInterrupt:

@@ -37,6 +37,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "a trained run's metrics on labelled data (default: its own validation split)",
     ),
     "export": ("gradkit.cli.export", "write a trained run's whole prediction as an ONNX model"),
+    "runs": (
+        "gradkit.cli.runs",
+        "a table of past runs: status, steps, metric (root= status= last=)",
+    ),
+    "plot": ("gradkit.cli.plot", "draw runs' loss and metric curves to a PNG (runs or sweeps)"),
 }
 
 _USAGE = """\
@@ -51,7 +56,7 @@ commands:
 `gradkit <command> --help` lists a command's options. train, compare, gradcheck and graph
 are Hydra apps: `-m` sweeps (gradkit train -m optimizer.lr=1e-3,1e-2), `--cfg job` prints
 the config, `--info` shows the search path. predict, evaluate and export take a run
-folder and key=value options.
+folder and key=value options; runs and plot read run folders.
 
 options:
   -h, --help     show this message and exit
@@ -70,6 +75,8 @@ examples:
   gradkit predict run=outputs/2026-11-22/10-00-00 input=new.csv
   gradkit evaluate run=outputs/2026-11-22/10-00-00 [input=labelled.csv]
   gradkit export run=outputs/2026-11-22/10-00-00 output=model.onnx
+  gradkit runs status=ok last=10
+  gradkit plot outputs/2026-11-22/10-00-00 multirun/2026-11-22/11-00-00 output=curves.png
 """
 
 

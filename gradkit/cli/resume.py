@@ -7,8 +7,10 @@ so only overrides of gradkit's own config groups and keys are replayed: no
 key), no interpolation; anything else is refused, naming the file.
 
 On the command line, only overrides that extend or observe the run may be added
-(:data:`EXTEND`); any other change is refused, naming its keys.  A run that has
-nothing left to do says so and changes nothing.
+(:data:`EXTEND`, and the loggers: ``logger=...``, ``logger.*``); any other change is
+refused, naming its keys.  The saved loggers are not replayed (a tracker's address in a
+folder someone sent you is not followed): give ``logger=`` again to log the rest of the
+run.  A run that has nothing left to do says so and changes nothing.
 """
 
 from __future__ import annotations
@@ -149,6 +151,10 @@ def _read_saved(file: Path) -> list[str]:
     return [str(x) for x in data]
 
 
+def _is_logger(override: str) -> bool:
+    return re.split(r"[./=]", override.lstrip("+~"), maxsplit=1)[0] == "logger"
+
+
 def _keys(overrides: list[str], where: str) -> dict[str, str]:
     return {_parse(o, where).key_or_group: o for o in overrides}
 
@@ -171,7 +177,7 @@ def plan_resume(args: list[str]) -> ResumePlan | None:
     replay: list[str] = []
     if saved is not None:
         for o in saved:
-            if o.startswith("resume="):
+            if o.startswith("resume=") or _is_logger(o):
                 continue
             _check_saved(o, saved_file)
             replay.append(o)
@@ -182,14 +188,15 @@ def plan_resume(args: list[str]) -> ResumePlan | None:
     refused = []
     for o in mine:
         key = _parse(o, "the command line").key_or_group
-        if key in EXTEND or saved_keys.get(key) == o:
+        if key in EXTEND or _is_logger(o) or saved_keys.get(key) == o:
             continue
         refused.append(key)
     if refused:
         without = "" if saved is not None else f" (and {saved_file} is missing)"
         raise UserError(
             f"resume={target} continues the run exactly as it was configured{without}; it "
-            f"cannot change {', '.join(refused)}. A resume accepts only {', '.join(EXTEND)}; "
+            f"cannot change {', '.join(refused)}. A resume accepts only {', '.join(EXTEND)} "
+            "(and logger=); "
             "to change anything else, start a new run"
         )
     mine_keys = _keys(mine, "the command line")

@@ -29,6 +29,8 @@ __all__ = [
     "DeviceType",
     "DeviceConfig",
     "TrainConfig",
+    "TensorBoardLoggerConfig",
+    "MLflowLoggerConfig",
     "SCHEMAS",
     "register",
 ]
@@ -103,6 +105,30 @@ class DeviceConfig:
     index: int | None = None
 
 
+# -- logger/ (each option nests its settings under its name: logger=[tensorboard,mlflow]) ---
+@dataclass
+class TensorBoardLoggerConfig:
+    """TensorBoard event files (tensorboardX), in a folder of the run folder."""
+
+    _target_: str = "gradkit.train.loggers.TensorBoardLogger"
+    #: the folder, inside the run folder
+    log_dir: str = "tensorboard"
+
+
+@dataclass
+class MLflowLoggerConfig:
+    """An MLflow run per gradkit run: params, metrics per step, artifacts."""
+
+    _target_: str = "gradkit.train.loggers.MLflowLogger"
+    #: where MLflow stores runs (a relative sqlite path is from where gradkit runs)
+    tracking_uri: str = "sqlite:///mlflow.db"
+    experiment: str = "gradkit"
+    #: the MLflow run's name (unset: the run folder)
+    run_name: str | None = None
+    #: log params.npz and model.json as artifacts at the end
+    artifacts: bool = True
+
+
 # -- the other commands' options ---------------------------------------------------------------
 @dataclass
 class CompareConfig:
@@ -150,6 +176,8 @@ class TrainConfig:
     device: Any = MISSING
     data: Any = MISSING
     loop: Any = MISSING
+    #: trackers fed during training (logger=tensorboard, mlflow, [tensorboard,mlflow])
+    logger: Any = None
     #: seeds the parameters' initialisation and the batch order
     seed: int = 0
     #: a run folder (or its checkpoint.npz) to continue from
@@ -198,6 +226,8 @@ def register() -> None:
         for name, node in schemas.items():
             # at the root, not in a group, so --help lists only the real choices
             cs.store(name=f"{group}_{name}_schema", node=node)
+    cs.store(name="logger_tensorboard_schema", node=TensorBoardLoggerConfig)
+    cs.store(name="logger_mlflow_schema", node=MLflowLoggerConfig)
     cs.store(name="train_schema", node=TrainConfig)
     cs.store(name="compare_schema", node=ComparePrimary)
     cs.store(name="graph_schema", node=GraphPrimary)

@@ -71,7 +71,13 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
     def reporter(total: int, metric_name: str) -> Any:
         return make_reporter(mode, total, metric_name, parallel_job())
 
-    trainer = Trainer(model, optimizer, ds.to(dev), loop, run_dir, cfg.seed, dev, reporter)
+    from gradkit.train.config import ZeroGrad
+    from gradkit.train.hooks import GradientHealth
+
+    hooks = [GradientHealth(loop.zero_grad is ZeroGrad.never), *make_loggers(cfg, run_dir)]
+    trainer = Trainer(
+        model, optimizer, ds.to(dev), loop, run_dir, cfg.seed, dev, reporter, hooks=hooks
+    )
     resume = find_checkpoint(cfg.resume) if cfg.resume else None
     if resume is not None and resume.parent.resolve() != run_dir.resolve():
         _copy_history(resume.parent, run_dir)
@@ -82,6 +88,55 @@ def _train(cfg: DictConfig, run_dir: Path) -> Any:
         run_dir,
     )
     return trainer.run(resume)
+
+
+def make_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
+    """The loggers ``cfg.logger`` names (``logger=none``: none), each built from its
+    ``_target_`` with its keys, the run folder and the flattened config."""
+    from hydra.utils import get_class
+
+    from gradkit.errors import ConfigError
+    from gradkit.train.loggers import flatten
+
+    chosen = cfg.get("logger") or {}
+    if not chosen:
+        return []
+    config = flatten(OmegaConf.to_container(cfg, resolve=True))
+    config = {k: v for k, v in config.items() if not k.startswith(("logger.", "resume"))}
+    loggers = []
+    for name, node in chosen.items():
+        kwargs = OmegaConf.to_container(node, resolve=True)
+        if not isinstance(kwargs, dict) or "_target_" not in kwargs:
+            raise ConfigError(f"logger.{name} has no _target_ naming its class")
+        target = kwargs.pop("_target_")
+        try:
+            cls = get_class(target)
+        except Exception as e:
+            raise ConfigError(f"logger.{name}: cannot import {target!r}: {e}") from None
+        try:
+            loggers.append(cls(run_dir=run_dir, config=config, **kwargs))
+        except TypeError as e:
+            raise ConfigError(f"logger.{name}: {e}") from None
+    return loggers
+
+
+def show_curves(run_dir: Path) -> None:
+    """One log line each for the loss and the validation metric, as sparklines."""
+    from gradkit.runs.curves import read_curves, sparkline
+
+    c = read_curves(run_dir)
+    for what, series in (("train loss", c.train_loss), (f"val {c.metric_name}", c.val_metric)):
+        values = [v for _, v in series]
+        if len(values) >= 2:
+            log.info(
+                "%-16s %s  %.4g → %.4g (steps %d–%d)",
+                what,
+                sparkline(values),
+                values[0],
+                values[-1],
+                series[0][0],
+                series[-1][0],
+            )
 
 
 def _copy_history(source: Path, run_dir: Path) -> None:
@@ -127,6 +182,7 @@ def run(cfg: DictConfig) -> float:
         if hc.mode == RunMode.MULTIRUN:
             return math.nan  # later jobs are skipped; the sweep exits 128 + signal
         raise SystemExit(signals.exit_status(e.signum)) from None
+    show_curves(run_dir)
     log.info(
         "done: %d steps; validation %s %.4g, loss %.4g; outputs in %s",
         result.steps,

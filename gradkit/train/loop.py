@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from ..runtime import signals
 from ..runtime.files import DiskError
 from .checkpoint import load_checkpoint, save_checkpoint, save_params
 from .config import LoopConfig, ZeroGrad
+from .hooks import Hooks
 from .metrics import METRIC, MetricsLog, evaluate, metric_on_device
 from .progress import Reporter
 
@@ -72,7 +74,10 @@ class Trainer:
         seed: int,
         device: Any,
         reporter_factory: Any,
+        hooks: Sequence[Any] = (),
     ) -> None:
+        """``hooks``: loggers and checks called at each metrics record and at the end (see
+        :mod:`gradkit.train.hooks`)."""
         if loop.accumulate < 1:
             raise ValueError(f"loop.accumulate must be at least 1, got {loop.accumulate}")
         if loop.log_every < 1:
@@ -89,6 +94,7 @@ class Trainer:
         self.metric_name, self.direction = METRIC[model.task]
         self.reporter: Reporter = reporter_factory(self.total, self.metric_name)
         self.host = data.x_train._be.is_host
+        self.hooks = Hooks(hooks)
 
     # -- one optimizer step ---------------------------------------------------------------
     def _batch(self, micro: int) -> tuple[Any, Any, int]:
@@ -122,9 +128,35 @@ class Trainer:
             total = loss if total is None else total + loss
         return total, out, yb, epoch, micro
 
+    def _grad_norms(self) -> dict[str, float]:
+        """Each parameter's gradient norm (read back at log steps only)."""
+        with no_grad():
+            sq = [
+                (n, (p.grad * p.grad).sum())
+                for n, p in self.model.named_parameters()
+                if p.grad is not None
+            ]
+        return {n: float(f"{math.sqrt(v.item()):.6g}") for n, v in sq}
+
     # -- the run ------------------------------------------------------------------------------
     def run(self, resume: Path | None = None) -> RunResult:
-        """Train to ``self.total`` steps (from ``resume``'s checkpoint when given)."""
+        """Train to ``self.total`` steps (from ``resume``'s checkpoint when given); the hooks
+        hear how it ended."""
+        status = "error"
+        try:
+            result = self._run(resume)
+            status = "ok"
+            return result
+        except TrainingFailed:
+            status = "failed"
+            raise
+        except TrainingInterrupted:
+            status = "interrupted"
+            raise
+        finally:
+            self.hooks.call("end", status)
+
+    def _run(self, resume: Path | None) -> RunResult:
         step, micro = 0, 0
         if resume is not None:
             pos = load_checkpoint(
@@ -138,6 +170,8 @@ class Trainer:
         train_loss = val_loss = metric = math.nan
         t0 = time.perf_counter()
         acc, log_every = self.loop.accumulate, self.loop.log_every
+        self.hooks.call("start", step)
+        grad_norms: dict[str, float] = {}
         with signals.deferred():
             self.reporter.start(step)
             try:
@@ -154,6 +188,8 @@ class Trainer:
                                 self._fail(step + 1, value, good)
                             if logged or good is None:
                                 good = (self._snapshot(), step + 1, value)
+                        if logged:
+                            grad_norms = self._grad_norms()
                         self.optimizer.step()
                         step, micro = step + 1, micro_after
                         self.reporter.advance(step)
@@ -161,24 +197,29 @@ class Trainer:
                             train_loss = good[2] if good is not None else math.nan
                             with no_grad():
                                 batch_metric = metric_on_device(self.model.task, out, yb).item()
-                            metrics.write(
+                            rec = metrics.write(
                                 step,
                                 epoch,
                                 "train",
                                 train_loss,
                                 batch_metric,
                                 time.perf_counter() - t0,
+                                lr=self.optimizer.param_groups[0]["lr"],
+                                steps_per_s=round(self.reporter.rate(step), 2),
+                                grad_norm=grad_norms,
                             )
                             self.reporter.train(step, epoch, train_loss, batch_metric)
+                            self.hooks.call("log", rec)
                         every = self.loop.eval_every
                         if (every and step % every == 0) or step == self.total:
                             val_loss, metric = evaluate(
                                 self.model, self.data.x_val, self.data.y_val
                             )
-                            metrics.write(
+                            rec = metrics.write(
                                 step, epoch, "val", val_loss, metric, time.perf_counter() - t0
                             )
                             self.reporter.validation(step, val_loss, metric)
+                            self.hooks.call("log", rec)
                         if self.loop.checkpoint_every and step % self.loop.checkpoint_every == 0:
                             self._checkpoint(step, micro, periodic=True)
             finally:

@@ -64,8 +64,16 @@ class MetricsLog:
         self._f = open_append(path)
 
     def write(
-        self, step: int, epoch: int, split: str, loss: float, metric: float, time: float
-    ) -> None:
+        self,
+        step: int,
+        epoch: int,
+        split: str,
+        loss: float,
+        metric: float,
+        time: float,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """Append one record (``extra``: more fields, e.g. ``grad_norm``) and return it."""
         rec = {
             "step": step,
             "epoch": epoch,
@@ -74,9 +82,11 @@ class MetricsLog:
             "metric": shortest(metric),
             "metric_name": self.metric_name,
             "time": round(time, 4),
+            **extra,
         }
         self._f.write(json.dumps(rec) + "\n")
         self._f.flush()
+        return rec
 
     def close(self) -> None:
         self._f.close()

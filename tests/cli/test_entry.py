@@ -43,5 +43,31 @@ def test_train_help_shows_groups_and_examples(tmp_path) -> None:
     assert p.returncode == 0
     text = p.stdout
     assert "model: function_mlp, logreg, manual_logreg, manual_mlp, mlp" in text
+    assert "logger: mlflow, none, tensorboard" in text
     assert "recipe: " in text and "schema" not in text
     assert "Examples:" in text
+
+
+def test_runs_imports_neither_hydra_nor_numpy(tmp_path) -> None:
+    code = (
+        "import sys; from gradkit.cli.main import main; main(['runs', 'format=json']); "
+        "sys.stderr.write(str(sorted(m for m in ('hydra', 'numpy', 'omegaconf', 'matplotlib') "
+        "if m in sys.modules)))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert p.stderr == "[]"
+
+
+def test_train_without_a_logger_imports_no_tracker(tmp_path) -> None:
+    code = (
+        "import sys; from gradkit.cli.main import main; "
+        "rc = main(['train', 'loop.steps=2', 'loop.progress=none']); "
+        "sys.stderr.write(str(sorted(m for m in ('tensorboardX', 'mlflow', 'matplotlib', "
+        "'tensorboard') if m in sys.modules)) + str(rc))"
+    )
+    p = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert p.stderr.endswith("[]0"), p.stderr

@@ -38,7 +38,12 @@ def test_default_run_learns_and_writes_its_folder(tmp_path) -> None:
         "metric",
         "metric_name",
         "time",
+        "lr",
+        "steps_per_s",
+        "grad_norm",
     }
+    assert set(metrics(run)[0]["grad_norm"]) == {"fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"}
+    assert set(val[0]) == {"step", "epoch", "split", "loss", "metric", "metric_name", "time"}
     r = result(run)
     assert r["status"] == "ok" and r["metric_name"] == "accuracy" and r["metric"] > 0.75
     assert "validation accuracy" in (run / "train.log").read_text()
@@ -207,3 +212,11 @@ def test_gpu_stand_in_device(tmp_path) -> None:
     assert p.returncode == 0, output(p)
     assert "on strict:1" in (tmp_path / "run" / "train.log").read_text()
     assert json.loads((tmp_path / "run" / "result.json").read_text())["metric"] > 0.5
+
+
+def test_gradients_piling_up_are_warned_about_and_a_sane_run_is_quiet(tmp_path) -> None:
+    p = gradkit("train", "loop.steps=60", "loop.zero_grad=never", *FAST, cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    assert "gradients grow step over step" in p.stderr and "loop.zero_grad=never" in p.stderr
+    p = gradkit("train", "loop.steps=60", *FAST, cwd=tmp_path)
+    assert p.returncode == 0 and "WARNING" not in p.stderr, output(p)
