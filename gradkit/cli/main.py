@@ -95,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signals.install()
     try:
-        return _main(sys.argv[1:] if argv is None else list(argv))
+        status = _main(sys.argv[1:] if argv is None else list(argv))
+        if argv is None:
+            signals.ignore()  # all is saved; Python's shutdown would die of a late signal
+        return status
     except signals.Stopped as e:
         _quiet_stdout()
         sys.stderr.write(f"gradkit: stopped by {signals.signal_name(e.signum)}\n")

@@ -29,6 +29,7 @@ __all__ = [
     "enter_deferred",
     "status_word",
     "chain",
+    "ignore",
 ]
 
 
@@ -117,6 +118,15 @@ def install() -> None:
         _state.chained[preempt] = signal.getsignal(preempt)
         signal.signal(preempt, _handle)
     _state.installed = True
+
+
+def ignore() -> None:
+    """From now on SIGINT and SIGTERM change nothing: the command's work is done and saved.
+    (Python resets its own handlers to the default while it shuts down, so a late signal
+    would otherwise kill a finished process, unsaid.)"""
+    if threading.current_thread() is threading.main_thread():
+        for s in SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
 
 
 def chain(signum: int) -> None:
