@@ -162,7 +162,7 @@ def write_result(folder: Path, **fields: Any) -> None:
     hc = HydraConfig.get()
     out = {
         "job": hc.job.num if hc.mode == RunMode.MULTIRUN else None,
-        "overrides": list(hc.overrides.task),
+        "overrides": [o for o in hc.overrides.task if not o.startswith("resume=")],
         "run_dir": str(folder),
     }
     out.update(fields)

@@ -200,6 +200,15 @@ def plan_resume(args: list[str]) -> ResumePlan | None:
             "to change anything else, start a new run"
         )
     mine_keys = _keys(mine, "the command line")
+    if "loop.epochs" in mine_keys and "loop.steps" not in mine_keys:
+        # training longer by epochs: the run's own loop.steps (which would win) gives way
+        mine_keys["loop.steps"] = "loop.steps=null"
+        meta = read_meta(checkpoint)
+        if meta.get("by_steps") and not any(o.startswith("loop.steps=") for o in replay):
+            raise UserError(
+                f"resume={target}: this run's length is set by loop.steps in its config, so "
+                "loop.epochs= cannot change it; give loop.steps=N instead"
+            )
     replay_kept = [o for o in replay if _parse(o, "").key_or_group not in mine_keys]
     nothing = _nothing_to_do(checkpoint, read_meta(checkpoint), mine, target)
     in_place = not run_dir or _same(run_dir[-1].split("=", 1)[1].strip("'\""), folder)
@@ -232,11 +241,11 @@ def _new_total(meta: dict, keys: dict[str, str]) -> int | None:
     if "loop.steps" in keys:
         value = _parse(keys["loop.steps"], "the command line").value()
         return value if isinstance(value, int) else None
-    if "loop.epochs" in keys:
+    if "loop.epochs" in keys:  # (a replayed loop.steps gave way to it)
         value = _parse(keys["loop.epochs"], "the command line").value()
         per_epoch = meta.get("steps_per_epoch")
-        if meta.get("by_steps") or not isinstance(value, int) or not isinstance(per_epoch, int):
-            return total if meta.get("by_steps") else None
+        if not isinstance(value, int) or not isinstance(per_epoch, int):
+            return None
         return max(1, value * per_epoch)
     return total
 

@@ -129,7 +129,8 @@ def render_table(runs: list[Any], where: str, total: int | None = None) -> Any:
     for r in runs:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    title = f"{len(runs)} runs in {escape(where)}, newest first ({summary})"
+    noun = "run" if len(runs) == 1 else "runs"
+    title = f"{len(runs)} {noun} in {escape(where)}, newest first ({summary})"
     if total is not None and total > len(runs):
         title = f"the newest {len(runs)} of {total} runs in {escape(where)} ({summary})"
     table = Table(title=title)
@@ -194,7 +195,8 @@ def _body(opts: dict[str, str]) -> int:
     else:
         roots = [p for p in (Path("outputs"), Path("multirun")) if p.is_dir()]
         where = "outputs/ and multirun/"
-    runs = select(find_runs(roots), opts.get("status"), opts.get("last"))
+    matching = select(find_runs(roots), opts.get("status"), None)
+    runs = select(matching, None, opts.get("last"))
     if fmt == "json":
         json.dump([r.as_dict() for r in runs], sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -221,11 +223,11 @@ def _body(opts: dict[str, str]) -> int:
         )
         return 0
     shown = runs if opts.get("last") else runs[:TABLE_ROWS]
-    out.print(render_table(shown, where, len(runs)))
-    if len(shown) < len(runs):
+    out.print(render_table(shown, where, len(matching)))
+    if len(shown) < len(matching):
         out.print(
-            f"... and {len(runs) - len(shown)} older runs: last={len(runs)} shows them all, "
-            "format=csv or format=json lists them for scripts",
+            f"... and {len(matching) - len(shown)} older runs: last={len(matching)} shows them "
+            "all, format=csv or format=json lists them for scripts",
             markup=False,
         )
     return 0

@@ -376,3 +376,13 @@ def test_a_sweep_job_whose_folder_is_taken_is_an_error_not_a_resume(tmp_path) ->
     assert "1 job(s) of the sweep" in p.stderr and "already holds a run" in p.stderr
     assert result(tmp_path / "sw" / "same")["overrides"][-1] == "seed=1"
     assert result(tmp_path / "sw" / "same")["status"] == "ok"
+
+
+def test_resume_by_epochs_replaces_the_runs_own_step_count(tmp_path) -> None:
+    assert gradkit("train", *QUICK, "hydra.run.dir=exp", cwd=tmp_path).returncode == 0
+    p = gradkit("train", "resume=exp", "loop.epochs=1", cwd=tmp_path)  # 800/64 -> 13 steps
+    assert p.returncode == 0 and "both set" not in p.stderr, output(p)
+    assert result(tmp_path / "exp")["steps"] == 13
+    assert "loop.steps" not in (tmp_path / "exp" / ".hydra" / "overrides.yaml").read_text()
+    p = gradkit("train", "resume=exp", "loop.epochs=1", cwd=tmp_path)
+    assert p.returncode == 0 and "nothing to do" in p.stdout, output(p)
