@@ -199,21 +199,17 @@ def start_run(cfg: DictConfig, folder: Path) -> None:
     from gradkit.errors import UserError
 
     from .logs import open_run_logs
-    from .rundir import claim, record_config
+    from .rundir import claim, record_config, same_folder
 
     hc = HydraConfig.get()
-    if hc.mode == RunMode.MULTIRUN and _requeued(folder, list(hc.overrides.task)):
+    requeued = hc.mode == RunMode.MULTIRUN and _requeued(folder, list(hc.overrides.task))
+    if requeued and (folder / "checkpoint.npz").exists() and "resume" in cfg:
         # a requeued sweep job (submitit): its folder is its own, from an earlier start
-        if (folder / "checkpoint.npz").exists() and "resume" in cfg:
-            with open_dict(cfg):
-                cfg.resume = str(folder)
-            log.info("requeued job: resuming from %s", folder / "checkpoint.npz")
-        claim(folder, "hydra.run.dir", resume=True)
-        open_run_logs()
-        record_config(folder, cfg, hc, list(hc.overrides.task))
-        return
+        with open_dict(cfg):
+            cfg.resume = str(folder)
+        log.info("requeued job: resuming from %s", folder / "checkpoint.npz")
     resume = cfg.get("resume")
-    in_place = bool(resume) and _same_folder(Path(str(resume)), folder)
+    in_place = requeued or (bool(resume) and same_folder(str(resume), folder))
     try:
         claim(folder, "hydra.run.dir", resume=in_place)
     except UserError as e:
@@ -226,27 +222,19 @@ def start_run(cfg: DictConfig, folder: Path) -> None:
 def _requeued(folder: Path, overrides: list[str]) -> bool:
     """True for a submitit job started again (pre-empted, requeued) in its own folder: the
     lock and the overrides record are there, and they are this job's."""
-    import os
-
     from omegaconf import OmegaConf
+
+    from gradkit.runtime.signals import under_submitit
 
     from .rundir import LOCK
 
-    if not (folder / LOCK).exists() or not any(k.startswith("SUBMITIT_") for k in os.environ):
+    if not (folder / LOCK).exists() or not under_submitit():
         return False
     try:
         saved = OmegaConf.load(folder / ".hydra" / "overrides.yaml")
     except Exception:
         return False
     return [str(o) for o in saved] == overrides
-
-
-def _same_folder(resume: Path, folder: Path) -> bool:
-    target = resume.parent if resume.suffix == ".npz" else resume
-    try:
-        return target.resolve() == folder.resolve()
-    except OSError:
-        return False
 
 
 def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -271,8 +259,8 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
             signals.install()  # a sweep worker's start-up too: a signal never kills it bare
             try:
                 start_run(cfg, folder)
-                stopping = sweep_stopping(folder)
-                if multirun and stopping:
+                stopping = sweep_stopping(folder) if multirun else None
+                if stopping:
                     log.warning("job skipped: the sweep was stopped by %s", stopping)
                     write_result(folder, status=f"skipped: sweep stopped by {stopping}")
                     return math.nan
@@ -285,18 +273,12 @@ def exit_codes(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any
                     record_refused(str(e))
                     return math.nan
                 raise SystemExit(2) from None
-            except (UserError, DeviceUnavailableError) as e:
+            except (UserError, DeviceUnavailableError, DiskError) as e:
                 _report(e)
                 _try_write_result(folder, status=f"error: {e}")
                 if multirun:
                     return math.nan
-                raise SystemExit(2) from None
-            except DiskError as e:
-                _report(e)
-                _try_write_result(folder, status=f"error: {e}")
-                if multirun:
-                    return math.nan
-                raise SystemExit(DISK_ERROR) from None
+                raise SystemExit(DISK_ERROR if isinstance(e, DiskError) else 2) from None
             except signals.Stopped as e:
                 name = signals.signal_name(e.signum)
                 log.warning("gradkit %s: stopped by %s", command, name)

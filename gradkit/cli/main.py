@@ -6,17 +6,11 @@ a subcommand's own module is imported only when it runs.
 
 from __future__ import annotations
 
-from ..runtime import signals as _signals
+import difflib
+import importlib
+import sys
 
-_signals.install()  # first: a Ctrl-C while Python imports the rest ends quietly too
-try:
-    import difflib
-    import importlib
-    import sys
-
-    from .._version import __version__
-except _signals.Stopped as _stop:
-    raise SystemExit(_signals.exit_status(_stop.signum)) from None
+from .._version import __version__
 
 #: command -> (module with main(args) -> int, one line for --help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -99,18 +93,15 @@ def main(argv: list[str] | None = None) -> int:
         if argv is None:
             signals.ignore()  # all is saved; Python's shutdown would die of a late signal
         return status
-    except signals.Stopped as e:
-        _quiet_stdout()
-        sys.stderr.write(f"gradkit: stopped by {signals.signal_name(e.signum)}\n")
-        return signals.exit_status(e.signum)
     except BrokenPipeError:
         _quiet_stdout()
         return 141  # as if killed by SIGPIPE, what a shell reports for `... | head`
-    except Exception:
+    except (signals.Stopped, Exception):
+        # a Stopped, or what a library raised in its place (the signal is recorded either way)
         signum = signals.requested()
         if signum is None:
             raise
-        # a library caught the stop and raised something else in its place
+        _quiet_stdout()
         sys.stderr.write(f"gradkit: stopped by {signals.signal_name(signum)}\n")
         return signals.exit_status(signum)
 

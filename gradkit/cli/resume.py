@@ -159,6 +159,11 @@ def _keys(overrides: list[str], where: str) -> dict[str, str]:
     return {_parse(o, where).key_or_group: o for o in overrides}
 
 
+def _value(override: str) -> str:
+    """The value of a ``key=value`` on the command line, unquoted as Hydra reads it."""
+    return str(_parse(override, "the command line").value())
+
+
 def plan_resume(args: list[str]) -> ResumePlan | None:
     """The arguments for Hydra when ``args`` resume a run (None when they do not)."""
     flags, overrides = split_overrides(args)
@@ -167,10 +172,13 @@ def plan_resume(args: list[str]) -> ResumePlan | None:
         return None
     from gradkit.train.checkpoint import find_checkpoint, read_meta
 
+    from .rundir import same_folder
+
     if any(f in ("-m", "--multirun") for f in flags):
         raise UserError("resume= continues one run; it cannot be swept (drop -m)")
-    target = given[-1].split("=", 1)[1].strip("'\"")
+    target = _value(given[-1])
     checkpoint = find_checkpoint(target)
+    meta = read_meta(checkpoint)
     folder = checkpoint.parent
     saved_file = folder / ".hydra" / "overrides.yaml"
     saved = _read_saved(saved_file) if saved_file.exists() or saved_file.is_symlink() else None
@@ -185,12 +193,12 @@ def plan_resume(args: list[str]) -> ResumePlan | None:
     run_dir = [o for o in mine if o.startswith("hydra.run.dir=")]
     mine = [o for o in mine if not o.startswith("hydra.run.dir=")]
     saved_keys = _keys(replay, str(saved_file))
-    refused = []
-    for o in mine:
-        key = _parse(o, "the command line").key_or_group
-        if key in EXTEND or _is_logger(o) or saved_keys.get(key) == o:
-            continue
-        refused.append(key)
+    mine_keys = _keys(mine, "the command line")
+    refused = [
+        key
+        for key, o in mine_keys.items()
+        if not (key in EXTEND or _is_logger(o) or saved_keys.get(key) == o)
+    ]
     if refused:
         without = "" if saved is not None else f" (and {saved_file} is missing)"
         raise UserError(
@@ -199,29 +207,21 @@ def plan_resume(args: list[str]) -> ResumePlan | None:
             "(and logger=); "
             "to change anything else, start a new run"
         )
-    mine_keys = _keys(mine, "the command line")
+    replaced = set(mine_keys)
     if "loop.epochs" in mine_keys and "loop.steps" not in mine_keys:
         # training longer by epochs: the run's own loop.steps (which would win) gives way
-        mine_keys["loop.steps"] = "loop.steps=null"
-        meta = read_meta(checkpoint)
-        if meta.get("by_steps") and not any(o.startswith("loop.steps=") for o in replay):
+        replaced.add("loop.steps")
+        if meta.get("by_steps") and "loop.steps" not in saved_keys:
             raise UserError(
                 f"resume={target}: this run's length is set by loop.steps in its config, so "
                 "loop.epochs= cannot change it; give loop.steps=N instead"
             )
-    replay_kept = [o for o in replay if _parse(o, "").key_or_group not in mine_keys]
-    nothing = _nothing_to_do(checkpoint, read_meta(checkpoint), mine, target)
-    in_place = not run_dir or _same(run_dir[-1].split("=", 1)[1].strip("'\""), folder)
+    replay_kept = [o for key, o in saved_keys.items() if key not in replaced]
+    nothing = _nothing_to_do(checkpoint, meta, mine_keys, target)
+    in_place = not run_dir or same_folder(_value(run_dir[-1]), folder)
     out = [*flags, *replay_kept, *mine, f"resume={quote(str(checkpoint))}"]
     out += run_dir or [f"hydra.run.dir={quote(str(folder))}"]
     return ResumePlan(out, folder, checkpoint, replay, in_place, nothing)
-
-
-def _same(a: str, b: Path) -> bool:
-    try:
-        return Path(a).resolve() == b.resolve()
-    except OSError:
-        return False
 
 
 def _finished(folder: Path) -> bool:
@@ -250,10 +250,11 @@ def _new_total(meta: dict, keys: dict[str, str]) -> int | None:
     return total
 
 
-def _nothing_to_do(checkpoint: Path, meta: dict, mine: list[str], target: str) -> str | None:
-    """The message when the run is complete and this resume asks for no more steps."""
+def _nothing_to_do(checkpoint: Path, meta: dict, mine: dict[str, str], target: str) -> str | None:
+    """The message when the run is complete and this resume (``mine``: its overrides by
+    key) asks for no more steps."""
     step = meta["position"]["step"]
-    new_total = _new_total(meta, _keys(mine, "the command line"))
+    new_total = _new_total(meta, mine)
     if new_total is None:
         return None
     if new_total < step:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gradkit.errors import UserError
-from gradkit.runtime.files import disk_error, remove_stale_temporaries, write_text
+from gradkit.runtime.files import disk_error, held_lock, remove_stale_temporaries, write_text
 
 __all__ = [
     "LOCK",
@@ -31,6 +31,7 @@ __all__ = [
     "claim",
     "holder",
     "release",
+    "same_folder",
     "record_config",
     "register_resolver",
 ]
@@ -134,6 +135,16 @@ def claim(folder: Path, what: str, resume: bool = False) -> None:
         remove_stale_temporaries(folder)
 
 
+def same_folder(path: str | Path, folder: Path) -> bool:
+    """True when ``path`` (a run folder, or the checkpoint.npz in one) is ``folder``."""
+    p = Path(path)
+    p = p.parent if p.suffix == ".npz" else p
+    try:
+        return p.resolve() == folder.resolve()
+    except OSError:
+        return False
+
+
 def release(folder: Path) -> None:
     """Let go of ``folder``'s lock (the run in it is over)."""
     fd = _held.pop(str(folder.resolve()), None)
@@ -145,20 +156,7 @@ def release(folder: Path) -> None:
 def holder(lock: Path) -> int | None:
     """The pid of the process on this host that holds ``lock`` now (None: nobody does, or
     another host's job does, or the file is unreadable)."""
-    try:
-        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            pass  # held: the pid in it is alive
-        else:
-            return None  # free: the run ended (the pid may be reused by now)
-        words = os.read(fd, 256).decode(errors="replace").split()
-    finally:
-        os.close(fd)
+    words = (held_lock(lock) or "").split()  # free: the run ended (its pid may be reused)
     if len(words) < 2 or words[1] != socket.gethostname() or not words[0].isdigit():
         return None
     return int(words[0])

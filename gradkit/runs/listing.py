@@ -11,7 +11,6 @@ error.  Nothing named in a folder is imported or run.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import math
 import os
@@ -181,20 +180,10 @@ def read_records(path: Path, tail: int | None = None) -> list[dict]:
 
 def is_running(folder: Path) -> bool:
     """True when a gradkit process holds the folder's lock (it is training now)."""
+    from ..runtime.files import held_lock
+
     lock = folder / ".gradkit.lock"
-    if _regular(lock) is None:
-        return False
-    try:
-        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except OSError:
-        return True
-    finally:
-        os.close(fd)
-    return False
+    return _regular(lock) is not None and held_lock(lock) is not None
 
 
 def short_status(status: Any) -> tuple[str, str | None]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import signal
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ __all__ = [
     "fault_point",
     "disk_error",
     "remove_stale_temporaries",
+    "held_lock",
 ]
 
 
@@ -60,18 +62,32 @@ def fault_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def remove_stale_temporaries(folder: Path) -> list[Path]:
+def remove_stale_temporaries(folder: Path) -> None:
     """Delete the temporary files a killed writer left (call only while holding the
     folder's lock: no other writer can be using them)."""
-    gone = []
     for sub in (folder, folder / ".hydra"):
         if not sub.is_dir() or sub.is_symlink():
             continue
         for p in sub.glob(".*.tmp"):
             with contextlib.suppress(OSError):
                 p.unlink()
-                gone.append(p)
-    return gone
+
+
+def held_lock(lock: Path) -> str | None:
+    """What ``lock`` says while some process holds an flock on it; None when none does
+    (or it cannot be opened: a link, a missing file)."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return os.read(fd, 256).decode(errors="replace")  # held by a live process
+        return None
+    finally:
+        os.close(fd)
 
 
 @contextlib.contextmanager
@@ -84,24 +100,23 @@ def atomic_write(path: Path, fault: str | None = None) -> Iterator[IO[bytes]]:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
     except OSError as e:
         raise disk_error(path, e) from None
+    committed = False
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
-            if fault:
-                f.flush()
-                fault_point(fault)
             f.flush()
+            if fault:
+                fault_point(fault)
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        committed = True
         _sync_folder(path.parent)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise disk_error(path, e) from None
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    finally:
+        if not committed:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def _sync_folder(folder: Path) -> None:

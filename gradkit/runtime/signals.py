@@ -30,6 +30,7 @@ __all__ = [
     "status_word",
     "chain",
     "ignore",
+    "under_submitit",
 ]
 
 
@@ -95,10 +96,15 @@ def _handle(signum: int, frame: Any) -> None:
         fn(signum)
 
 
+def under_submitit() -> bool:
+    """True in a job that submitit started (its environment variables are set)."""
+    return any(k.startswith("SUBMITIT_") for k in os.environ)
+
+
 def _preempt_signal() -> int | None:
     """The signal a submitit job is warned with before pre-emption (USR2 unless
     ``SUBMITIT_PREEMPT_SIGNAL`` says otherwise), when this process is such a job."""
-    if not any(k.startswith("SUBMITIT_") for k in os.environ):
+    if not under_submitit():
         return None
     name = os.environ.get("SUBMITIT_PREEMPT_SIGNAL", "USR2")
     return getattr(signal, "SIG" + name.removeprefix("SIG"), None)
@@ -113,9 +119,10 @@ def install() -> None:
             continue  # a background job: the terminal's Ctrl-C is not for it
         signal.signal(s, _handle)
     preempt = _preempt_signal()
-    if preempt is not None and callable(signal.getsignal(preempt)):
+    previous = signal.getsignal(preempt) if preempt is not None else None
+    if callable(previous) and previous is not _handle:
         # submitit's checkpoint-and-requeue handler runs after gradkit's checkpoint
-        _state.chained[preempt] = signal.getsignal(preempt)
+        _state.chained[preempt] = previous
         signal.signal(preempt, _handle)
     _state.installed = True
 
@@ -161,7 +168,6 @@ def requested() -> int | None:
     return _state.signum
 
 
-def on_request(fn: Callable[[int], None]) -> Callable[[], None]:
-    """Call ``fn(signum)`` when a deferred stop is requested; returns the un-register."""
+def on_request(fn: Callable[[int], None]) -> None:
+    """Call ``fn(signum)`` when a deferred stop is requested."""
     _state.listeners.append(fn)
-    return lambda: _state.listeners.remove(fn) if fn in _state.listeners else None

@@ -86,11 +86,12 @@ class Trainer:
         self.run_dir = run_dir
         self.device = device
         self.batches = Batches(len(data.x_train), loop.batch_size, seed, device)
-        per_step = loop.accumulate
+        #: optimizer steps in one pass over the training split
+        self.steps_per_epoch = -(-self.batches.per_epoch // loop.accumulate)
         if loop.steps is not None:
             self.total = loop.steps
         else:
-            self.total = max(1, loop.epochs * -(-self.batches.per_epoch // per_step))
+            self.total = max(1, loop.epochs * self.steps_per_epoch)
         self.metric_name, self.direction = METRIC[model.task]
         self.reporter: Reporter = reporter_factory(self.total, self.metric_name)
         self.host = data.x_train._be.is_host
@@ -164,6 +165,7 @@ class Trainer:
             )
             step, micro = pos["step"], pos["micro"]
             log.info("resumed from %s at step %d of %d", resume, step, self.total)
+        start = step
         metrics = MetricsLog(self.run_dir / "metrics.jsonl", self.metric_name, keep_until=step)
         #: parameters whose training loss was seen to be finite: (snapshot, step, loss)
         good: tuple[dict, int, float] | None = None
@@ -171,7 +173,6 @@ class Trainer:
         t0 = time.perf_counter()
         acc, log_every = self.loop.accumulate, self.loop.log_every
         self.hooks.call("start", step)
-        grad_norms: dict[str, float] = {}
         with signals.deferred():
             self.reporter.start(step)
             try:
@@ -188,8 +189,6 @@ class Trainer:
                                 self._fail(step + 1, value, good)
                             if logged or good is None:
                                 good = (self._snapshot(), step + 1, value)
-                        if logged:
-                            grad_norms = self._grad_norms()
                         self.optimizer.step()
                         step, micro = step + 1, micro_after
                         self.reporter.advance(step)
@@ -206,7 +205,7 @@ class Trainer:
                                 time.perf_counter() - t0,
                                 lr=self.optimizer.param_groups[0]["lr"],
                                 steps_per_s=round(self.reporter.rate(step), 2),
-                                grad_norm=grad_norms,
+                                grad_norm=self._grad_norms(),  # step() leaves .grad as is
                             )
                             self.reporter.train(step, epoch, train_loss, batch_metric)
                             self.hooks.call("log", rec)
@@ -225,7 +224,7 @@ class Trainer:
             finally:
                 self.reporter.stop()
                 metrics.close()
-            if math.isnan(val_loss):  # resumed at its last step: the run died before the end
+            if step == start:  # resumed at its last step: the run died before its final files
                 val_loss, metric = evaluate(self.model, self.data.x_val, self.data.y_val)
             self._checkpoint(step, micro, periodic=False)
             save_params(self.model, self.run_dir / "params.npz")
@@ -246,7 +245,7 @@ class Trainer:
                 self.optimizer,
                 {"step": step, "micro": micro},
                 total=self.total,
-                steps_per_epoch=-(-self.batches.per_epoch // self.loop.accumulate),
+                steps_per_epoch=self.steps_per_epoch,
                 by_steps=self.loop.steps is not None,
             )
         except DiskError as e:
