@@ -14,23 +14,12 @@ import argparse
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from cli_timing import gradkit_command, wall_time
+
 TARGET = 1.0
-
-
-def _gradkit() -> list[str]:
-    exe = shutil.which("gradkit")
-    return [exe] if exe else [sys.executable, "-m", "gradkit.cli.main"]
-
-
-def _time(cmd: list[str], cwd: Path) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - t0
 
 
 def main() -> None:
@@ -38,7 +27,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    base = _gradkit()
+    base = gradkit_command()
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         subprocess.run(
@@ -59,8 +48,8 @@ def main() -> None:
         print(f"{'command':32s} {'median':>8s} {'min':>7s} {'max':>7s} {'target':>7s}")
         for name, extra in (("gradkit runs", []), ("gradkit runs format=json", ["format=json"])):
             cmd = [*base, "runs", *extra]
-            _time(cmd, cwd)  # warm the file cache once
-            ts = [_time(cmd, cwd) for _ in range(args.repeat)]
+            wall_time(cmd, cwd)  # warm the file cache once
+            ts = [wall_time(cmd, cwd) for _ in range(args.repeat)]
             med = statistics.median(ts)
             ok = "ok" if med < TARGET else "OVER"
             print(f"{name:32s} {med:7.3f}s {min(ts):6.3f}s {max(ts):6.3f}s {TARGET:6.2f}s {ok}")

@@ -10,33 +10,20 @@ numpy); train with one step under 1.5 s.
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
+from cli_timing import gradkit_command, wall_time
+
 TARGETS = {"gradkit --help": 0.15, "gradkit train (1 step)": 1.5}
-
-
-def _gradkit() -> list[str]:
-    exe = shutil.which("gradkit")
-    return [exe] if exe else [sys.executable, "-m", "gradkit.cli.main"]
-
-
-def _time(cmd: list[str], cwd: Path) -> float:
-    t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, capture_output=True)
-    return time.perf_counter() - t0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
-    base = _gradkit()
+    base = gradkit_command()
     commands = {
         "gradkit --help": [*base, "--help"],
         "gradkit train (1 step)": [*base, "train", "loop.steps=1", "loop.progress=none"],
@@ -45,8 +32,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cwd = Path(tmp)
         for name, cmd in commands.items():
-            _time(cmd, cwd)  # warm the file cache once
-            ts = [_time(cmd, cwd) for _ in range(args.runs)]
+            wall_time(cmd, cwd)  # warm the file cache once
+            ts = [wall_time(cmd, cwd) for _ in range(args.runs)]
             med = statistics.median(ts)
             ok = "ok" if med < TARGETS[name] else "OVER"
             print(
