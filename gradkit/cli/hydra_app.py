@@ -83,14 +83,6 @@ def known_keys() -> dict[str, list[str]]:
     return keys
 
 
-def _schema_by_name() -> dict[str, type]:
-    out = {"TrainConfig": schema.TrainConfig}
-    for options in schema.SCHEMAS.values():
-        for cls in options.values():
-            out[cls.__name__] = cls
-    return out
-
-
 def _suggest(key: str) -> str | None:
     candidates = []
     for parent, subs in known_keys().items():

@@ -116,7 +116,7 @@ def load(cfg: Any) -> Dataset:
     if task is None:
         wanted = getattr(cfg, "task", Task.auto)
         wanted = wanted.value if isinstance(wanted, Task) else str(wanted)
-        task = infer_task(y, where) if wanted == "auto" else wanted
+        task = infer_task(y) if wanted == "auto" else wanted
     y, classes = encode_targets(np.asarray(y), task, where)
     ds = split_and_scale(name, task, x, y, classes, cfg.val_fraction, cfg.standardize, cfg.seed)
     ds.feature_names = names if len(names) == x.shape[1] else [f"x{j}" for j in range(x.shape[1])]

@@ -47,9 +47,9 @@ def test_standardisation_uses_training_statistics_only() -> None:
 
 
 def test_task_inference_and_encoding() -> None:
-    assert infer_task(np.array([0, 1, 1]), "w") == "binary"
-    assert infer_task(np.array([3, 5, 7, 3]), "w") == "multiclass"
-    assert infer_task(np.array([0.5, 1.25, 3.0]), "w") == "regression"
+    assert infer_task(np.array([0, 1, 1])) == "binary"
+    assert infer_task(np.array([3, 5, 7, 3])) == "multiclass"
+    assert infer_task(np.array([0.5, 1.25, 3.0])) == "regression"
     y, classes = encode_targets(np.array([5, 7, 5]), "multiclass", "w")
     assert y.tolist() == [0, 1, 0] and classes == [5, 7]
     y, classes = encode_targets(np.array([-1, 1, 1]), "binary", "w")
