@@ -36,12 +36,12 @@ log = logging.getLogger("gradkit")
 def _twins(cfg: DictConfig) -> dict[str, str]:
     """mode -> model class path: the configured model's family, or the configured classes."""
     from gradkit.errors import ConfigError
-    from gradkit.models import MODELS
+    from gradkit.models import family_of
 
     from .usercode import locate, model_target
 
     _, base = locate(model_target(cfg.model), "model._target_")
-    family = {c.gradients: c for c in MODELS.values() if c.family == base.family}
+    family = family_of(base)
     if not family:
         raise ConfigError(
             f"{base.__name__} has no gradient modes to compare; use model=logreg or model=mlp"

@@ -45,7 +45,10 @@ MODELS: dict[str, type[Model]] = {
 }
 
 
-def family_of(name: str) -> dict[str, type[Model]]:
-    """Every model of ``name``'s family, by gradient mode (autograd, function, manual)."""
-    fam = MODELS[name].family
+def family_of(model: str | type) -> dict[str, type[Model]]:
+    """Every built-in model of the family of ``model`` (a name in :data:`MODELS` or a
+    class), by gradient mode (autograd, function, manual); empty for a class of no family."""
+    fam = MODELS[model].family if isinstance(model, str) else getattr(model, "family", "")
+    if not fam:
+        return {}
     return {cls.gradients: cls for cls in MODELS.values() if cls.family == fam}

@@ -215,3 +215,16 @@ def test_seed004_recipe_model_learns() -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 1e-3
+
+
+def test_family_of_a_name_or_a_class() -> None:
+    from gradkit.models import MLP, FunctionMLP, LogisticRegression, ManualMLP
+
+    assert family_of("mlp") == {"autograd": MLP, "function": FunctionMLP, "manual": ManualMLP}
+    assert family_of(ManualMLP) == family_of("manual_mlp") == family_of("mlp")
+    assert set(family_of(LogisticRegression)) == {"autograd", "manual"}
+
+    class Own(gradkit.nn.Module):  # a user's class: no family, no twins
+        pass
+
+    assert family_of(Own) == {}
