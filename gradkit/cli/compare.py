@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .common import (
     build_model,
@@ -97,6 +97,7 @@ def run(cfg: DictConfig) -> float:
     from gradkit.train.report import plot_curves, summary_rows, write_json, write_markdown
 
     check_missing(cfg)
+    loop = OmegaConf.to_object(cfg.loop)  # checked as it is built (train/config.py)
     folder = run_dir()
     dev = resolve_device(cfg.device)
     ds = load_data(cfg)
@@ -109,7 +110,7 @@ def run(cfg: DictConfig) -> float:
     for m in models.values():
         m.load_state_dict(start)
     optimizers = {mode: build_optimizer(cfg.optimizer, m) for mode, m in models.items()}
-    steps = cfg.loop.steps or 100
+    steps = loop.steps or 100
     log.info(
         "comparing %s on %s for %d steps",
         ", ".join(f"{m} ({paths[m].split('.')[-1]})" for m in models),
@@ -121,7 +122,7 @@ def run(cfg: DictConfig) -> float:
         optimizers,
         ds.to(dev),
         steps,
-        cfg.loop.batch_size,
+        loop.batch_size,
         cfg.seed,
         dev,
         cfg.compare.atol,

@@ -94,6 +94,9 @@ def test_bad_npz(tmp_path) -> None:
 
 def test_bad_loop_values(tmp_path) -> None:
     assert "loop.accumulate must be >= 1, got 0" in _fails(tmp_path, "loop.accumulate=0")
+    # compare reads the same checked loop settings
+    p = gradkit("compare", "loop.batch_size=-1", cwd=tmp_path)
+    assert p.returncode == 2 and "loop.batch_size must be >= 0, got -1" in p.stderr, output(p)
 
 
 def test_diverging_loss_exits_1_with_last_good_params(tmp_path) -> None:
