@@ -14,7 +14,7 @@ Models of one family (logreg, mlp) share parameter names, so one model's
 
 from __future__ import annotations
 
-from .base import Model, accumulate_grad
+from .base import DataInfo, Model, accumulate_grad, data_kwargs
 from .logreg import LogisticRegression, ManualLogisticRegression
 from .losses import DEFAULT_LOSS, LOSSES, TASKS, TaskLoss
 from .mlp import MLP, FunctionMLP, ManualMLP, MyReLU
@@ -25,6 +25,7 @@ __all__ = [
     "MLP",
     "MODELS",
     "TASKS",
+    "DataInfo",
     "FunctionMLP",
     "LogisticRegression",
     "ManualLogisticRegression",
@@ -33,6 +34,7 @@ __all__ = [
     "MyReLU",
     "TaskLoss",
     "accumulate_grad",
+    "data_kwargs",
     "family_of",
 ]
 

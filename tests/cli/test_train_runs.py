@@ -183,6 +183,26 @@ def test_user_conf_folder_is_searched_first(tmp_path) -> None:
     assert params["fc1.weight"].shape == (3, 20)
 
 
+def test_a_user_model_says_what_it_takes_from_the_data(tmp_path) -> None:
+    """A class in ./mynet.py, named by ./conf/model/wide.yaml, sized by its own from_data."""
+    (tmp_path / "mynet.py").write_text(
+        "import gradkit\n"
+        "from gradkit.models import MLP\n\n"
+        "class Wide(MLP):\n"
+        "    def __init__(self, n_in, n_out, task, width=5):\n"
+        "        super().__init__(n_in, width, n_out, task)\n\n"
+        "    @classmethod\n"
+        "    def from_data(cls, ds, config, name):\n"
+        "        return {'n_in': ds.n_features, 'n_out': ds.n_outputs, 'task': ds.task}\n"
+    )
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "wide.yaml").write_text("_target_: mynet.Wide\nwidth: 7\n")
+    p = gradkit("train", "model=wide", "loop.steps=2", "hydra.run.dir=run", *FAST, cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    params = np.load(tmp_path / "run" / "params.npz")
+    assert params["fc1.weight"].shape == (7, 20) and params["fc2.weight"].shape == (3, 7)
+
+
 def test_csv_data(tmp_path) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 3))
