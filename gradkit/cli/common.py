@@ -84,10 +84,16 @@ def check_missing(cfg: DictConfig) -> None:
 
 
 def load_data(cfg: DictConfig) -> Any:
-    """The dataset of ``cfg.data`` (checked on the host, split and scaled)."""
+    """The dataset of ``cfg.data`` (checked on the host, split and scaled), from the loader
+    its ``_target_`` names: gradkit's own, or a user's found as a model class is."""
     from gradkit import data as gk_data
+    from gradkit.data.sources import SOURCES
 
-    ds = gk_data.load(OmegaConf.to_object(cfg.data))
+    from .usercode import data_target, locate
+
+    target = data_target(cfg.data)
+    loader = None if target in SOURCES else locate(target, "data._target_")[1]
+    ds = gk_data.load(OmegaConf.to_object(cfg.data), loader=loader)
     log.info("data: %s", ds.describe())
     return ds
 
