@@ -20,8 +20,6 @@ from .dtypes import (
     as_dtype,
     dtype,
     get_default_dtype,
-    promote_types,
-    result_type_scalar,
     set_default_dtype,
 )
 from .random import initial_seed, manual_seed
@@ -42,8 +40,6 @@ __all__ = [
     "get_default_dtype",
     "initial_seed",
     "manual_seed",
-    "promote_types",
-    "result_type_scalar",
     "set_default_device",
     "set_default_dtype",
     "transfer",

@@ -1,9 +1,8 @@
-"""gradkit's dtypes and PyTorch's type-promotion rules.
+"""gradkit's dtypes and the default floating dtype.
 
 A ``dtype`` is a small named value; each array namespace maps it to its own
-dtype object (``backend.device.native_dtype``).  Promotion follows PyTorch,
-not numpy: an int tensor plus a Python float gives the default float dtype,
-float32 with float64 gives float64, a Python number keeps the tensor's dtype.
+dtype object (``ArrayBackend.native_dtype``).  PyTorch's promotion rules are
+applied where ops meet their arrays, in ``gradkit/ops/``.
 """
 
 from __future__ import annotations
@@ -19,9 +18,6 @@ __all__ = [
     "bool_",
     "get_default_dtype",
     "set_default_dtype",
-    "promote_types",
-    "result_type_scalar",
-    "scalar_kind",
     "DTYPES",
 ]
 
@@ -107,29 +103,3 @@ def as_dtype(d) -> dtype:
         f"unknown dtype {d!r}; use one of gradkit.float32, gradkit.float64, "
         "gradkit.int64, gradkit.int32, gradkit.bool"
     )
-
-
-def promote_types(a: dtype, b: dtype) -> dtype:
-    """PyTorch's promotion of two tensor dtypes: higher kind wins, then wider."""
-    if a is b:
-        return a
-    if a.kind != b.kind:
-        return a if a.kind > b.kind else b
-    return a if a.itemsize >= b.itemsize else b
-
-
-def scalar_kind(value) -> int:
-    """The kind (bool < int < float) of a Python number."""
-    if isinstance(value, builtins.bool):
-        return _BOOL
-    if isinstance(value, builtins.int):
-        return _INT
-    return _FLOAT
-
-
-def result_type_scalar(t: dtype, value) -> dtype:
-    """The dtype of ``tensor op number``: the tensor's, unless the number is of a higher kind."""
-    k = scalar_kind(value)
-    if k <= t.kind:
-        return t
-    return get_default_dtype() if k == _FLOAT else int64

@@ -84,57 +84,35 @@ def check_missing(cfg: DictConfig) -> None:
 
 
 def load_data(cfg: DictConfig) -> Any:
-    """The dataset of ``cfg.data`` (checked on the host, split and scaled)."""
+    """The dataset of ``cfg.data`` (checked on the host, split and scaled), from the loader
+    its ``_target_`` names: gradkit's own, or a user's found as a model class is."""
     from gradkit import data as gk_data
+    from gradkit.data.sources import SOURCES
 
-    ds = gk_data.load(OmegaConf.to_object(cfg.data))
+    from .usercode import data_target, locate
+
+    target = data_target(cfg.data)
+    loader = None if target in SOURCES else locate(target, "data._target_")[1]
+    ds = gk_data.load(OmegaConf.to_object(cfg.data), loader=loader)
     log.info("data: %s", ds.describe())
     return ds
 
 
 def build_model(model_cfg: DictConfig, ds: Any, target: str | None = None) -> Any:
-    """The configured model (or ``target``, a class of the same family), sized for the data:
-    d_in, d_out and task come from the data when the config leaves them unset, and a
-    mismatch is a clear error."""
+    """The configured model (or ``target``, a class of the same family), sized for the data
+    by the class's ``from_data`` (``gradkit.models.data_kwargs``): what the config leaves
+    unset comes from the data, and a mismatch is a clear error."""
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate
 
     from gradkit.errors import ConfigError
+    from gradkit.models import data_kwargs
 
     from .usercode import locate, model_target
 
     target, cls = locate(target or model_target(model_cfg), "model._target_")
     name = HydraConfig.get().runtime.choices.get("model", cls.__name__)
-    kwargs: dict[str, Any] = {"_target_": target}
-
-    def fit(key: str, wanted: Any, what: str) -> None:
-        given = model_cfg.get(key)
-        if given is None:
-            kwargs[key] = wanted
-        elif given != wanted:
-            raise ConfigError(
-                f"model.{key}={given} does not fit the data: {ds.name} has {wanted} {what}; "
-                f"leave model.{key} unset to take it from the data"
-            )
-
-    if getattr(cls, "family", "") == "logreg":
-        if ds.task == "regression":
-            raise ConfigError(
-                f"model={name} needs class labels, but {ds.name} is a regression task; "
-                "use model=mlp"
-            )
-        fit("dim", ds.n_features, "features")
-        fit("n_classes", len(ds.classes), "classes")
-    else:
-        task = model_cfg.get("task")
-        if task is not None and task != ds.task:
-            raise ConfigError(
-                f"model.task={task} but {ds.name} is a {ds.task} task; leave model.task unset"
-            )
-        kwargs["task"] = ds.task
-        fit("d_in", ds.n_features, "features")
-        what = {"multiclass": "classes", "binary": "output (binary)", "regression": "targets"}
-        fit("d_out", ds.n_outputs, what[ds.task])
+    kwargs = {"_target_": target, **data_kwargs(cls, ds, model_cfg, name)}
     try:
         return instantiate(model_cfg, **kwargs)
     except InstantiationException as e:

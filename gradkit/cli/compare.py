@@ -13,7 +13,7 @@ import logging
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from .common import (
     build_model,
@@ -36,12 +36,12 @@ log = logging.getLogger("gradkit")
 def _twins(cfg: DictConfig) -> dict[str, str]:
     """mode -> model class path: the configured model's family, or the configured classes."""
     from gradkit.errors import ConfigError
-    from gradkit.models import MODELS
+    from gradkit.models import family_of
 
     from .usercode import locate, model_target
 
     _, base = locate(model_target(cfg.model), "model._target_")
-    family = {c.gradients: c for c in MODELS.values() if c.family == base.family}
+    family = family_of(base)
     if not family:
         raise ConfigError(
             f"{base.__name__} has no gradient modes to compare; use model=logreg or model=mlp"
@@ -97,6 +97,7 @@ def run(cfg: DictConfig) -> float:
     from gradkit.train.report import plot_curves, summary_rows, write_json, write_markdown
 
     check_missing(cfg)
+    loop = OmegaConf.to_object(cfg.loop)  # checked as it is built (train/config.py)
     folder = run_dir()
     dev = resolve_device(cfg.device)
     ds = load_data(cfg)
@@ -109,7 +110,7 @@ def run(cfg: DictConfig) -> float:
     for m in models.values():
         m.load_state_dict(start)
     optimizers = {mode: build_optimizer(cfg.optimizer, m) for mode, m in models.items()}
-    steps = cfg.loop.steps or 100
+    steps = loop.steps or 100
     log.info(
         "comparing %s on %s for %d steps",
         ", ".join(f"{m} ({paths[m].split('.')[-1]})" for m in models),
@@ -121,7 +122,7 @@ def run(cfg: DictConfig) -> float:
         optimizers,
         ds.to(dev),
         steps,
-        cfg.loop.batch_size,
+        loop.batch_size,
         cfg.seed,
         dev,
         cfg.compare.atol,

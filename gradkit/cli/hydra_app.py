@@ -1,12 +1,14 @@
 """What every gradkit Hydra app shares: the ``./conf`` search path, the schemas, and
-config errors translated for people (exit 2, no traceback).
+errors translated for people (exit 2, no traceback).
 
-Hydra reports a bad override through ``hydra._internal.utils.run_and_report``,
-which prints its own message and exits 1.  gradkit wraps that function (Hydra is
-pinned to 1.3) so that an unknown choice lists the choices, an unknown key
-suggests the closest allowed key, a wrong type names the key and the type —
-and the command exits 2, as every user mistake does.  Anything else goes on to
-Hydra's own reporting unchanged (and ``HYDRA_FULL_ERROR=1`` still shows it all).
+Hydra prints an error itself and exits 1, unless ``HYDRA_FULL_ERROR=1`` (its documented
+switch for a complete stack trace) is set: then the exception propagates out of the
+``@hydra.main`` function.  ``launch`` sets it while the app runs and catches what comes
+out, so one place (:func:`report`) answers every error: an unknown choice lists the
+choices, an unknown key suggests the closest allowed key, a wrong type names the key
+and the type — and the command exits 2, as every user mistake does.  Anything else
+is printed as Hydra prints it (exit 1); a user's own ``HYDRA_FULL_ERROR=1`` still
+shows Hydra's full error.  Only Hydra's public API is used.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,16 @@ from omegaconf import DictConfig
 
 from . import schema
 
-__all__ = ["launch", "prepare", "friendly_message", "print_error", "known_keys"]
+__all__ = [
+    "launch",
+    "prepare",
+    "errors_raised",
+    "report",
+    "print_as_hydra",
+    "friendly_message",
+    "print_error",
+    "known_keys",
+]
 
 
 class WorkingDirConf(SearchPathPlugin):
@@ -81,14 +92,6 @@ def known_keys() -> dict[str, list[str]]:
             names += [n for n in _fields(cls) if n not in names]
         keys[group] = names
     return keys
-
-
-def _schema_by_name() -> dict[str, type]:
-    out = {"TrainConfig": schema.TrainConfig}
-    for options in schema.SCHEMAS.values():
-        for cls in options.values():
-            out[cls.__name__] = cls
-    return out
 
 
 def _suggest(key: str) -> str | None:
@@ -235,54 +238,99 @@ def print_error(message: str) -> None:
     )
 
 
-def _install_error_translation() -> None:
-    import hydra._internal.utils as hydra_utils
+#: Hydra's switch that makes it raise an error to its caller instead of printing it
+FULL_ERROR = "HYDRA_FULL_ERROR"
 
-    original = hydra_utils.run_and_report
-    if getattr(original, "_gradkit", False):
-        return
 
-    def run_and_report(func: Callable[[], Any]) -> Any:
-        from gradkit.errors import UserError
+@contextlib.contextmanager
+def errors_raised() -> Iterator[None]:
+    """While the app runs, Hydra raises its errors to gradkit (``HYDRA_FULL_ERROR=1``)
+    instead of printing them and exiting 1; the variable is restored afterwards."""
+    saved = os.environ.get(FULL_ERROR)
+    os.environ[FULL_ERROR] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(FULL_ERROR, None)
+        else:
+            os.environ[FULL_ERROR] = saved
 
-        try:
-            return func()
-        except BrokenPipeError:
-            raise
-        except UserError as ex:
-            print_error(str(ex))
-            sys.exit(2)
-        except Exception as ex:
-            from gradkit.runtime import signals
 
-            if signals.requested() and os.environ.get("HYDRA_FULL_ERROR") != "1":
-                # a stopping sweep: a launcher complaining about a worker stopped is expected
-                sys.stderr.write(f"gradkit: the sweep stopped ({type(ex).__name__})\n")
-                sys.exit(signals.exit_status(signals.requested() or 0))
-            message = None if os.environ.get("HYDRA_FULL_ERROR") == "1" else friendly_message(ex)
-            if message is None and isinstance(ex, (FileExistsError, NotADirectoryError)):
-                print_error(
-                    f"{ex.filename} is a file, not a folder; name a folder for hydra.run.dir "
-                    "or hydra.sweep.dir"
-                )
-                sys.exit(2)
-            if message is None and isinstance(ex, OSError):
-                from .common import DISK_ERROR
+def report(ex: Exception, full: bool = False) -> int | None:
+    """Answer an error that came out of a Hydra app: print it and return the exit status,
+    or None when it is to be raised as it is (``full``: the user set HYDRA_FULL_ERROR=1,
+    so Hydra's full error is shown, not gradkit's message)."""
+    from hydra.errors import HydraException
 
-                print_error(f"cannot write {ex.filename or 'a run file'}: {ex.strerror or ex}")
-                sys.exit(DISK_ERROR)
-            if message is None:
-                error = ex
+    from gradkit.errors import UserError
+    from gradkit.runtime import signals
 
-                def again() -> Any:
-                    raise error
+    if isinstance(ex, BrokenPipeError):
+        return None
+    if isinstance(ex, ValueError) and str(ex).startswith("Only one of"):
+        print_error(f"{ex} (for example, -m and --cfg do not go together)")
+        return 2
+    if isinstance(ex, UserError):
+        print_error(str(ex))
+        return 2
+    if signals.requested() and not full:
+        # a stopping sweep: a launcher complaining about a worker stopped is expected
+        sys.stderr.write(f"gradkit: the sweep stopped ({type(ex).__name__})\n")
+        return signals.exit_status(signals.requested() or 0)
+    message = None if full else friendly_message(ex)
+    # a Hydra error is never the disk's (MissingConfigException is an OSError too)
+    if message is None and isinstance(ex, OSError) and not isinstance(ex, HydraException):
+        if isinstance(ex, (FileExistsError, NotADirectoryError)):
+            print_error(
+                f"{ex.filename} is a file, not a folder; name a folder for hydra.run.dir "
+                "or hydra.sweep.dir"
+            )
+            return 2
+        from .common import DISK_ERROR
 
-                return original(again)
-            print_error(message)
-            sys.exit(2)
+        print_error(f"cannot write {ex.filename or 'a run file'}: {ex.strerror or ex}")
+        return DISK_ERROR
+    if message is None:
+        if full:
+            return None
+        print_as_hydra(ex)
+        return 1
+    print_error(message)
+    return 2
 
-    run_and_report._gradkit = True  # type: ignore[attr-defined]
-    hydra_utils.run_and_report = run_and_report
+
+def print_as_hydra(ex: BaseException) -> None:
+    """An error gradkit has no words for, as Hydra prints it without HYDRA_FULL_ERROR: a
+    Hydra error's message, else the traceback from the job down (Hydra's frames above it
+    and OmegaConf's below left out) and how to see it all."""
+    import traceback
+
+    from hydra.errors import CompactHydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    if isinstance(ex, CompactHydraException):
+        sys.stderr.write(str(ex) + os.linesep)
+        if isinstance(ex.__cause__, OmegaConfBaseException):
+            sys.stderr.write(str(ex.__cause__) + os.linesep)
+    else:
+        frames = [f for f, _ in traceback.walk_tb(ex.__traceback__)]
+        start = next((i + 1 for i, f in enumerate(frames) if f.f_code.co_name == "run_job"), 0)
+        if not 0 < start < len(frames):  # not raised in a job: the whole traceback
+            traceback.print_exception(type(ex), ex, ex.__traceback__)
+            return
+        end = next(
+            (
+                i
+                for i in range(start + 1, len(frames))
+                if str(frames[i].f_globals.get("__name__", "")).startswith("omegaconf.")
+            ),
+            len(frames),
+        )
+        shown = traceback.TracebackException(type(ex), ex, ex.__traceback__)
+        shown.stack = traceback.StackSummary.from_list(shown.stack[start:end])
+        sys.stderr.write("".join(shown.format()))
+    sys.stderr.write(f"\nSet the environment variable {FULL_ERROR}=1 for a complete stack trace.\n")
 
 
 def prepare() -> None:
@@ -292,13 +340,13 @@ def prepare() -> None:
     schema.register()
     register_resolver()
     Plugins.instance().register(WorkingDirConf)
-    _install_error_translation()
 
 
 def launch(name: str, task: Callable[[DictConfig], Any], args: list[str]) -> int:
     """Run ``gradkit NAME ARGS``: ``task`` as a Hydra app on ``conf/NAME.yaml``.  Hydra
     reads the arguments from ``sys.argv`` and names the job (and its log file) after
-    ``task``'s module.  Returns the exit status (a sweep's: see :func:`sweep_status`)."""
+    ``task``'s module.  Returns the exit status (a sweep's: see :func:`sweep_status`;
+    an error's: see :func:`report`)."""
     prepare()
     for f in shadowed():
         sys.stderr.write(
@@ -310,16 +358,18 @@ def launch(name: str, task: Callable[[DictConfig], Any], args: list[str]) -> int
     sys.argv = [f"gradkit {name}", *args]
     from . import callbacks
 
+    full = os.environ.get(FULL_ERROR) == "1"
     try:
-        app(task)()
-    except ValueError as e:
-        if "Only one of" not in str(e):
+        with errors_raised():
+            app(task)()
+    except BaseException as ex:
+        try:
+            status = report(ex, full) if isinstance(ex, Exception) else None
+        finally:
+            callbacks.finish()  # a sweep stopped at once still writes what finished
+        if status is None:
             raise
-        print_error(f"{e} (for example, -m and --cfg do not go together)")
-        return 2
-    except BaseException:
-        callbacks.finish()  # a sweep stopped at once still writes what finished
-        raise
+        return status
     return sweep_status()
 
 

@@ -37,20 +37,11 @@ log = logging.getLogger("gradkit")
 
 def _train(cfg: DictConfig, run_dir: Path) -> Any:
     import gradkit
-    from gradkit.errors import ConfigError
     from gradkit.runs import write_model_card
     from gradkit.train import Trainer, find_checkpoint, make_reporter
 
     check_missing(cfg)
-    loop = OmegaConf.to_object(cfg.loop)
-    for key in ("batch_size", "eval_every", "checkpoint_every"):
-        if getattr(loop, key) < 0:
-            raise ConfigError(f"loop.{key} must be >= 0, got {getattr(loop, key)}")
-    for key in ("accumulate", "log_every", "epochs"):
-        if getattr(loop, key) < 1:
-            raise ConfigError(f"loop.{key} must be >= 1, got {getattr(loop, key)}")
-    if loop.steps is not None and loop.steps < 1:
-        raise ConfigError(f"loop.steps must be >= 1 (or unset), got {loop.steps}")
+    loop = OmegaConf.to_object(cfg.loop)  # checked as it is built (train/config.py)
 
     dev = resolve_device(cfg.device)
     gradkit.manual_seed(cfg.seed)

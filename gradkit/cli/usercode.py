@@ -1,7 +1,7 @@
 """Naming user code on the command line: one syntax everywhere, found from where gradkit runs.
 
-``compare.manual=``, ``compare.function=``, ``gradcheck.target=`` and a model YAML's
-``_target_`` all take ``module.Name`` or ``module:Name`` (``pkg.module.Name`` /
+``compare.manual=``, ``compare.function=``, ``gradcheck.target=`` and a model or data
+YAML's ``_target_`` all take ``module.Name`` or ``module:Name`` (``pkg.module.Name`` /
 ``pkg.module:Name``); the current folder is searched first, so ``mymodule.py``
 next to your data is found without installing it.  A name that cannot be
 imported is one ``ConfigError`` (exit 2) saying what was looked for and where.
@@ -16,7 +16,7 @@ from typing import Any
 
 from gradkit.errors import ConfigError
 
-__all__ = ["split_name", "locate", "model_target"]
+__all__ = ["split_name", "locate", "model_target", "data_target"]
 
 
 def split_name(spec: str, key: str) -> tuple[str, str]:
@@ -65,14 +65,32 @@ def locate(spec: str, key: str) -> tuple[str, Any]:
 
 def model_target(model_cfg: Any) -> str:
     """A model config's ``_target_``, or a ConfigError saying how to write one."""
-    target = model_cfg.get("_target_") if hasattr(model_cfg, "get") else None
+    return _target(
+        model_cfg,
+        "model",
+        "the class to build; add a line such as `_target_: gradkit.models.MLP` (or your own "
+        "mymodule.MyNet), or start it with `defaults: [mlp]` to change a built-in model",
+    )
+
+
+def data_target(data_cfg: Any) -> str:
+    """A data config's ``_target_``, or a ConfigError saying how to write one."""
+    return _target(
+        data_cfg,
+        "data",
+        "the loader to call; add a line such as `_target_: myloader.load` (a function of the "
+        "config's other keys that returns x, y), or start it with `defaults: [csv]` to change "
+        "a built-in data config",
+    )
+
+
+def _target(node: Any, group: str, how: str) -> str:
+    target = node.get("_target_") if hasattr(node, "get") else None
     if target:
         return str(target)
     from hydra.core.hydra_config import HydraConfig
 
-    choice = HydraConfig.get().runtime.choices.get("model", "?")
+    choice = HydraConfig.get().runtime.choices.get(group, "?")
     raise ConfigError(
-        f"model={choice}: the config (conf/model/{choice}.yaml) has no _target_, the class "
-        "to build; add a line such as `_target_: gradkit.models.MLP` (or your own "
-        "mymodule.MyNet), or start it with `defaults: [mlp]` to change a built-in model"
+        f"{group}={choice}: the config (conf/{group}/{choice}.yaml) has no _target_, {how}"
     )

@@ -1,7 +1,10 @@
-"""The ``data/`` config group: one dataclass per source, the shared options in ``DataConfig``.
+"""The ``data/`` config group: one dataclass per built-in source, the shared options in
+``DataConfig``.
 
 These are the Hydra schemas (``conf/data/*.yaml`` fill them in); a key that is
-not here, or a value of the wrong type, fails before anything runs.
+not here, or a value of the wrong type, fails before anything runs.  A config's
+``_target_`` names its loader (``gradkit.data.sources``); its keys other than the
+shared options (:data:`SHARED`) are the loader's arguments.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ __all__ = [
     "CsvConfig",
     "NpzConfig",
     "SklearnConfig",
+    "UserDataConfig",
     "DATA_SCHEMAS",
+    "SHARED",
+    "schema_for_target",
 ]
 
 
@@ -34,10 +40,10 @@ class Task(Enum):
 
 @dataclass
 class DataConfig:
-    """Options every source has."""
+    """Options every data config has."""
 
-    #: which loader: blobs, regression, csv, npz, sklearn
-    source: str = MISSING
+    #: the loader: a function of the config's other keys that returns the features and targets
+    _target_: str = MISSING
     #: fraction of the samples held out for validation
     val_fraction: float = 0.2
     #: standardise features with the training split's mean and std
@@ -50,7 +56,7 @@ class DataConfig:
 class BlobsConfig(DataConfig):
     """Gaussian clusters: a learnable synthetic classification set (2 classes: binary)."""
 
-    source: str = "blobs"
+    _target_: str = "gradkit.data.sources.blobs"
     n_samples: int = 1000
     n_features: int = 20
     n_classes: int = 3
@@ -62,7 +68,7 @@ class RegressionConfig(DataConfig):
     """Seed 004's random regression set: x and y standard normal (``relation=none``), or
     y = x @ W + noise (``relation=linear``), which can be learned and validated."""
 
-    source: str = "regression"
+    _target_: str = "gradkit.data.sources.regression"
     n_samples: int = 1000
     n_features: int = 20
     n_outputs: int = 1
@@ -74,7 +80,7 @@ class RegressionConfig(DataConfig):
 class CsvConfig(DataConfig):
     """A CSV file with a header row: every column but ``target`` is a numeric feature."""
 
-    source: str = "csv"
+    _target_: str = "gradkit.data.sources.csv_file"
     path: str = MISSING
     target: str = "label"
     #: one character or a name: comma, semicolon, tab, pipe, space, colon
@@ -86,7 +92,7 @@ class CsvConfig(DataConfig):
 class NpzConfig(DataConfig):
     """A ``.npz`` file holding a feature matrix and a target array."""
 
-    source: str = "npz"
+    _target_: str = "gradkit.data.sources.npz_file"
     path: str = MISSING
     x_key: str = "x"
     y_key: str = "y"
@@ -97,11 +103,20 @@ class NpzConfig(DataConfig):
 class SklearnConfig(DataConfig):
     """A small set bundled with scikit-learn (``pip install 'gradkit[datasets]'``)."""
 
-    source: str = "sklearn"
+    _target_: str = "gradkit.data.sources.sklearn_set"
     name: str = MISSING
 
 
-#: config name in ``conf/data`` -> its schema
+@dataclass
+class UserDataConfig(DataConfig):
+    """The shared options of a user's data config (``./conf/data/mine.yaml``), whose other
+    keys, free-form, go to the loader its ``_target_`` names."""
+
+    task: Task = Task.auto
+
+
+#: config name in ``conf/data`` -> its schema (a run folder from before ``_target_`` named
+#: its source by this name, as ``data.source``)
 DATA_SCHEMAS: dict[str, type[DataConfig]] = {
     "blobs": BlobsConfig,
     "regression": RegressionConfig,
@@ -109,3 +124,15 @@ DATA_SCHEMAS: dict[str, type[DataConfig]] = {
     "npz": NpzConfig,
     "sklearn": SklearnConfig,
 }
+
+#: the keys of a data config that are gradkit's, not the loader's (a loader that has a
+#: ``seed`` parameter gets ``seed`` too)
+SHARED = ("_target_", "val_fraction", "standardize", "seed", "task")
+
+
+def schema_for_target(target: str) -> type[DataConfig] | None:
+    """The schema of the built-in source ``target`` names (None for any other)."""
+    for cls in DATA_SCHEMAS.values():
+        if cls._target_ == target:
+            return cls
+    return None

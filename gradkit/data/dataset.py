@@ -88,7 +88,7 @@ class TensorData:
     y_val: Any
 
 
-def infer_task(y: np.ndarray, where: str) -> str:
+def infer_task(y: np.ndarray) -> str:
     """binary for two distinct values, multiclass for up to 50 integer values, else
     regression."""
     if y.ndim == 2 and y.shape[1] > 1:

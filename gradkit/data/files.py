@@ -43,6 +43,7 @@ __all__ = [
     "read_table",
     "read_csv",
     "read_npz",
+    "check_arrays",
 ]
 
 #: the largest magnitude a value may have (its square still fits in float32)
@@ -404,31 +405,41 @@ def read_npz(path: str, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]
                 "Set data.x_key and data.y_key"
             )
         x, y = _member(path, f, x_key), _member(path, f, y_key)
-    for key, arr in ((x_key, x), (y_key, y)):
+    return check_arrays(path, x, y, x_key, y_key)
+
+
+def check_arrays(
+    where: str, x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str = "y"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features (float32) and targets checked as training needs them: numbers only, ``x``
+    2-D (samples x features), ``y`` 1-D or 2-D with as many rows, every value finite and
+    within ``MAX_ABS``; anything else is a DataError naming ``where`` and the array."""
+    for key, arr in ((x_name, x), (y_name, y)):
         if arr.dtype.kind not in "biuf":
             raise DataError(
-                f"{path}: array {key!r} holds {arr.dtype} values; it must hold numbers (bool, "
+                f"{where}: array {key!r} holds {arr.dtype} values; it must hold numbers (bool, "
                 "int or float)"
             )
     if x.ndim != 2:
         raise DataError(
-            f"{path}: {x_key!r} must be a 2-D (samples x features) array, got shape {list(x.shape)}"
+            f"{where}: {x_name!r} must be a 2-D (samples x features) array, got shape "
+            f"{list(x.shape)}"
         )
     if x.shape[1] == 0:
         raise DataError(
-            f"{path}: {x_key!r} has no feature columns (shape {list(x.shape)}); it needs at "
+            f"{where}: {x_name!r} has no feature columns (shape {list(x.shape)}); it needs at "
             "least one"
         )
     if x.shape[0] == 0:
-        raise DataError(f"{path}: {x_key!r} has no samples (shape {list(x.shape)})")
+        raise DataError(f"{where}: {x_name!r} has no samples (shape {list(x.shape)})")
     if y.ndim == 0 or y.ndim > 2 or (y.ndim == 2 and y.shape[1] == 0):
         raise DataError(
-            f"{path}: {y_key!r} must be 1-D (one target per sample) or 2-D (samples x "
+            f"{where}: {y_name!r} must be 1-D (one target per sample) or 2-D (samples x "
             f"outputs), got shape {list(y.shape)}"
         )
     if len(y) != len(x):
-        raise DataError(f"{path}: {x_key!r} has {len(x)} samples but {y_key!r} has {len(y)}")
-    for key, arr in ((x_key, x), (y_key, y)):
+        raise DataError(f"{where}: {x_name!r} has {len(x)} samples but {y_name!r} has {len(y)}")
+    for key, arr in ((x_name, x), (y_name, y)):
         if arr.dtype.kind != "f":
             continue
         bad = _first_out_of_range(arr)
@@ -441,5 +452,5 @@ def read_npz(path: str, x_key: str, y_key: str) -> tuple[np.ndarray, np.ndarray]
                 else f"{v:g}, too large to train on in float32 (the limit is 1e19 in magnitude;"
                 " rescale it first)"
             )
-            raise DataError(f"{path}: {key!r} has {what} at index {tuple(int(p) for p in pos)}")
+            raise DataError(f"{where}: {key!r} has {what} at index {tuple(int(p) for p in pos)}")
     return x.astype(np.float32), y

@@ -14,7 +14,7 @@ Models of one family (logreg, mlp) share parameter names, so one model's
 
 from __future__ import annotations
 
-from .base import Model, accumulate_grad
+from .base import DataInfo, Model, accumulate_grad, data_kwargs
 from .logreg import LogisticRegression, ManualLogisticRegression
 from .losses import DEFAULT_LOSS, LOSSES, TASKS, TaskLoss
 from .mlp import MLP, FunctionMLP, ManualMLP, MyReLU
@@ -25,6 +25,7 @@ __all__ = [
     "MLP",
     "MODELS",
     "TASKS",
+    "DataInfo",
     "FunctionMLP",
     "LogisticRegression",
     "ManualLogisticRegression",
@@ -33,6 +34,7 @@ __all__ = [
     "MyReLU",
     "TaskLoss",
     "accumulate_grad",
+    "data_kwargs",
     "family_of",
 ]
 
@@ -45,7 +47,10 @@ MODELS: dict[str, type[Model]] = {
 }
 
 
-def family_of(name: str) -> dict[str, type[Model]]:
-    """Every model of ``name``'s family, by gradient mode (autograd, function, manual)."""
-    fam = MODELS[name].family
+def family_of(model: str | type) -> dict[str, type[Model]]:
+    """Every built-in model of the family of ``model`` (a name in :data:`MODELS` or a
+    class), by gradient mode (autograd, function, manual); empty for a class of no family."""
+    fam = MODELS[model].family if isinstance(model, str) else getattr(model, "family", "")
+    if not fam:
+        return {}
     return {cls.gradients: cls for cls in MODELS.values() if cls.family == fam}

@@ -3,11 +3,15 @@ binary (one logit, sigmoid) for two classes, multinomial (softmax) for more."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..autograd.grad_mode import no_grad
 from ..autograd.tensor import Tensor
+from ..errors import ConfigError
 from ..nn import Linear
 from ..nn.init import zeros_
-from .base import Model, accumulate_grad
+from .base import DataInfo, Model, accumulate_grad, fit_to_data
 from .losses import LOSSES
 
 __all__ = ["LogisticRegression", "ManualLogisticRegression"]
@@ -34,6 +38,19 @@ class LogisticRegression(Model):
                 zeros_(p)
         elif init != "default":
             raise ValueError(f"unknown init {init!r}; choose default or zeros")
+
+    @classmethod
+    def from_data(cls, ds: DataInfo, config: Mapping[str, Any], name: str) -> dict[str, Any]:
+        """``dim`` (features) and ``n_classes`` from the data, which must have class labels."""
+        if ds.task == "regression":
+            raise ConfigError(
+                f"model={name} needs class labels, but {ds.name} is a regression task; "
+                "use model=mlp"
+            )
+        return {
+            "dim": fit_to_data(config, "dim", ds.n_features, "features", ds.name),
+            "n_classes": fit_to_data(config, "n_classes", len(ds.classes), "classes", ds.name),
+        }
 
     def forward(self, x: Tensor) -> Tensor:
         return self.linear(x)

@@ -16,17 +16,33 @@ __all__ = ["validation_split"]
 
 
 def _data_config(config: Any, where: str) -> Any:
-    """The run's ``data`` node as its schema's dataclass (a checked, plain object)."""
-    from omegaconf import OmegaConf
+    """The run's ``data`` node as its schema's dataclass (a checked, plain object): one of
+    gradkit's own sources only, never a loader named in the folder.  A run from before data
+    configs had ``_target_`` names its source as ``data.source``."""
+    from omegaconf import DictConfig, OmegaConf
 
-    from ..data.config import DATA_SCHEMAS
+    from ..data.config import DATA_SCHEMAS, schema_for_target
 
     data = config.get("data")
-    source = data.get("source") if data is not None else None
-    if source not in DATA_SCHEMAS:
-        raise UserError(f"{where}: data.source {source!r} is not one of gradkit's data sources")
+    if not isinstance(data, DictConfig):
+        raise UserError(f"{where}: no data config, so the run's validation split cannot be rebuilt")
+    target = data.get("_target_")
+    if target is not None:
+        schema = schema_for_target(str(target))
+        if schema is None:
+            raise UserError(
+                f"{where}: data loader {str(target)!r} is not one of gradkit's own data sources; "
+                "gradkit does not import code named in a run folder. Evaluate on a labelled "
+                "file with input=FILE"
+            )
+    else:
+        source = data.get("source")
+        schema = DATA_SCHEMAS.get(str(source))
+        if schema is None:
+            raise UserError(f"{where}: data.source {source!r} is not one of gradkit's data sources")
+        data = OmegaConf.masked_copy(data, [k for k in data if k != "source"])
     try:
-        merged = OmegaConf.merge(OmegaConf.structured(DATA_SCHEMAS[source]), data)
+        merged = OmegaConf.merge(OmegaConf.structured(schema), data)
         return OmegaConf.to_object(merged)
     except Exception as e:
         raise UserError(f"{where}: the data config does not load ({e})") from None
@@ -47,8 +63,9 @@ def validation_split(run: LoadedRun) -> tuple[np.ndarray, np.ndarray, Any]:
     target = run.config.get("model", {}).get("_target_")
     builtin_model_class(str(target), where)  # only gradkit's own models, never user code
     gradkit.manual_seed(int(run.config.get("seed", 0)))  # as gradkit train seeds, before data
+    cfg = _data_config(run.config, where)
     try:
-        ds = load(_data_config(run.config, where))
+        ds = load(cfg)
     except UserError as e:
         raise UserError(
             f"cannot rebuild the validation split of run={run.path}: {e}. Run gradkit from the "

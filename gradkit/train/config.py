@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
+from ..errors import ConfigError
+
 __all__ = ["LoopConfig", "ZeroGrad", "ProgressMode"]
 
 
@@ -28,6 +30,9 @@ class ProgressMode(Enum):
 
 @dataclass
 class LoopConfig:
+    """How the loop trains; checked when built (``OmegaConf.to_object`` of ``cfg.loop``
+    builds it), so a value that cannot work is a ``ConfigError`` before anything runs."""
+
     #: optimizer steps to take; when unset, ``epochs`` decides
     steps: int | None = None
     #: passes over the training split (used when ``steps`` is unset)
@@ -44,3 +49,13 @@ class LoopConfig:
     #: steps between checkpoints (0: only at the end and on Ctrl-C)
     checkpoint_every: int = 0
     progress: ProgressMode = ProgressMode.auto
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "eval_every", "checkpoint_every"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"loop.{key} must be >= 0, got {getattr(self, key)}")
+        for key in ("accumulate", "log_every", "epochs"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"loop.{key} must be >= 1, got {getattr(self, key)}")
+        if self.steps is not None and self.steps < 1:
+            raise ConfigError(f"loop.steps must be >= 1 (or unset), got {self.steps}")

@@ -78,10 +78,6 @@ class Trainer:
     ) -> None:
         """``hooks``: loggers and checks called at each metrics record and at the end (see
         :mod:`gradkit.train.hooks`)."""
-        if loop.accumulate < 1:
-            raise ValueError(f"loop.accumulate must be at least 1, got {loop.accumulate}")
-        if loop.log_every < 1:
-            raise ValueError(f"loop.log_every must be at least 1, got {loop.log_every}")
         self.model, self.optimizer, self.data, self.loop = model, optimizer, data, loop
         self.run_dir = run_dir
         self.device = device

@@ -86,3 +86,14 @@ def test_compare_errors_are_clear(tmp_path) -> None:
     p = gradkit("compare", "compare.manual=nowhere.Nothing", cwd=tmp_path)
     assert p.returncode == 2
     assert "compare.manual='nowhere.Nothing': no module 'nowhere' (looked in" in output(p)
+    # a user's model class of no built-in family has no twins to compare
+    (tmp_path / "mynet.py").write_text(
+        "from gradkit.models import MLP\n\nclass Net(MLP):\n    family = ''\n"
+    )
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "own.yaml").write_text(
+        "defaults: [mlp, _self_]\n_target_: mynet.Net\n"
+    )
+    p = gradkit("compare", "model=own", cwd=tmp_path)
+    assert p.returncode == 2
+    assert "Net has no gradient modes to compare; use model=logreg or model=mlp" in output(p)

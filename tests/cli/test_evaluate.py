@@ -107,7 +107,11 @@ def test_a_run_folder_never_imports_code_named_in_it(tmp_path) -> None:
     )
     env = {"PYTHONPATH": str(tmp_path)}
     cfg = run / ".hydra" / "config.yaml"
-    cfg.write_text(cfg.read_text().replace("gradkit.models.LogisticRegression", "evil.Model"))
+    saved = cfg.read_text()
+    cfg.write_text(saved.replace("gradkit.data.sources.blobs", "evil.load"))
+    line = _err(run_gradkit("evaluate", "run=run", cwd=tmp_path, env=env))
+    assert "config.yaml: data loader 'evil.load' is not one of gradkit's own data sources" in line
+    cfg.write_text(saved.replace("gradkit.models.LogisticRegression", "evil.Model"))
     line = _err(run_gradkit("evaluate", "run=run", cwd=tmp_path, env=env))
     assert "run/.hydra/config.yaml: model class 'evil.Model' is not one of gradkit's" in line
     card = run / "model.json"
@@ -120,6 +124,18 @@ def test_a_run_folder_never_imports_code_named_in_it(tmp_path) -> None:
     card.write_text("{not json")
     line = _err(run_gradkit("evaluate", "run=run", cwd=tmp_path))
     assert "model.json: not a readable model card" in line
+
+
+def test_a_run_from_before_data_targets_is_still_evaluated(tmp_path) -> None:
+    """A run folder whose config names its data by ``data.source`` (no ``_target_``)."""
+    run = train(tmp_path, "run", "model=logreg", "data=binary_blobs", "loop.steps=5")
+    cfg = run / ".hydra" / "config.yaml"
+    text = cfg.read_text()
+    assert "  _target_: gradkit.data.sources.blobs\n" in text
+    cfg.write_text(text.replace("  _target_: gradkit.data.sources.blobs\n", "  source: blobs\n"))
+    p = run_gradkit("evaluate", "run=run", "output=s.json", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    assert json.loads((tmp_path / "s.json").read_text())["accuracy"] == result(run)["metric"]
 
 
 def test_help() -> None:

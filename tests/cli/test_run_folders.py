@@ -141,6 +141,7 @@ def eval_json(line: str) -> dict:
         "+hydra.callbacks.x._target_=builtins.open",
         "hydra.run.dir=/tmp/elsewhere",
         "model._target_=builtins.print",
+        "data._target_=builtins.print",
         "~model",
         "data.path=${oc.env:HOME}",
         "recipe=../../../../../../../../../tmp/evil",  # a group option given as a path

@@ -94,6 +94,9 @@ def test_bad_npz(tmp_path) -> None:
 
 def test_bad_loop_values(tmp_path) -> None:
     assert "loop.accumulate must be >= 1, got 0" in _fails(tmp_path, "loop.accumulate=0")
+    # compare reads the same checked loop settings
+    p = gradkit("compare", "loop.batch_size=-1", cwd=tmp_path)
+    assert p.returncode == 2 and "loop.batch_size must be >= 0, got -1" in p.stderr, output(p)
 
 
 def test_diverging_loss_exits_1_with_last_good_params(tmp_path) -> None:
@@ -164,3 +167,64 @@ def test_a_single_class(tmp_path) -> None:
     (tmp_path / "d.csv").write_text("a,label\n" + "\n".join(f"{i},0" for i in range(20)))
     msg = _fails(tmp_path, "data=csv", "data.path=d.csv")
     assert "needs at least 2 classes, but every label is 0.0; for a numeric target use" in msg
+
+
+BOOM = (
+    "from gradkit.models import MLP\n\n"
+    "class Boom(MLP):\n"
+    "    def forward(self, x):\n"
+    "        raise RuntimeError('boom in forward')\n"
+)
+
+
+def test_a_bug_in_user_code_is_shown_as_hydra_shows_it(tmp_path) -> None:
+    """Not a mistake gradkit has words for: exit 1 and the traceback from the job down
+    (without Hydra's frames), as Hydra prints it; HYDRA_FULL_ERROR=1 shows it all."""
+    (tmp_path / "boom.py").write_text(BOOM)
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "boom.yaml").write_text(
+        "defaults: [mlp, _self_]\n_target_: boom.Boom\n"
+    )
+    args = ("train", "model=boom", "loop.steps=1", "loop.progress=none")
+    p = gradkit(*args, "hydra.run.dir=a", cwd=tmp_path)
+    assert p.returncode == 1, output(p)
+    assert "RuntimeError: boom in forward" in p.stderr and 'boom.py", line 5' in p.stderr
+    assert "hydra/_internal" not in p.stderr and "hydra/core" not in p.stderr
+    assert "Set the environment variable HYDRA_FULL_ERROR=1 for a complete stack trace" in p.stderr
+    p = gradkit(*args, "hydra.run.dir=b", cwd=tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    assert p.returncode == 1, output(p)
+    assert "RuntimeError: boom in forward" in p.stderr and "hydra/_internal" in p.stderr
+
+
+def test_hydra_full_error_shows_hydras_own_error_for_a_config_mistake(tmp_path) -> None:
+    p = gradkit("train", "model=mlpp", cwd=tmp_path, env={"HYDRA_FULL_ERROR": "1"})
+    assert p.returncode == 1, output(p)  # Hydra's error (an OSError too), not a disk error
+    assert "Traceback" in p.stderr and "gradkit: error" not in p.stderr
+    assert "MissingConfigException: In 'train': Could not find 'model/mlpp'" in p.stderr
+
+
+def test_hydra_is_asked_to_raise_only_while_the_app_runs(monkeypatch) -> None:
+    import os
+
+    from gradkit.cli.hydra_app import errors_raised
+
+    monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
+    with errors_raised():
+        assert os.environ["HYDRA_FULL_ERROR"] == "1"
+    assert "HYDRA_FULL_ERROR" not in os.environ
+    monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+    with errors_raised():
+        pass
+    assert os.environ["HYDRA_FULL_ERROR"] == "0"
+
+
+def test_gradkit_uses_no_private_hydra_module() -> None:
+    from pathlib import Path
+
+    import gradkit
+
+    root = Path(gradkit.__file__).parent
+    private = [
+        str(f.relative_to(root)) for f in root.rglob("*.py") if "hydra._internal" in f.read_text()
+    ]
+    assert private == []

@@ -183,6 +183,56 @@ def test_user_conf_folder_is_searched_first(tmp_path) -> None:
     assert params["fc1.weight"].shape == (3, 20)
 
 
+def test_a_user_model_says_what_it_takes_from_the_data(tmp_path) -> None:
+    """A class in ./mynet.py, named by ./conf/model/wide.yaml, sized by its own from_data."""
+    (tmp_path / "mynet.py").write_text(
+        "import gradkit\n"
+        "from gradkit.models import MLP\n\n"
+        "class Wide(MLP):\n"
+        "    def __init__(self, n_in, n_out, task, width=5):\n"
+        "        super().__init__(n_in, width, n_out, task)\n\n"
+        "    @classmethod\n"
+        "    def from_data(cls, ds, config, name):\n"
+        "        return {'n_in': ds.n_features, 'n_out': ds.n_outputs, 'task': ds.task}\n"
+    )
+    (tmp_path / "conf" / "model").mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "wide.yaml").write_text("_target_: mynet.Wide\nwidth: 7\n")
+    p = gradkit("train", "model=wide", "loop.steps=2", "hydra.run.dir=run", *FAST, cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    params = np.load(tmp_path / "run" / "params.npz")
+    assert params["fc1.weight"].shape == (7, 20) and params["fc2.weight"].shape == (3, 7)
+
+
+def test_a_user_data_loader_named_in_conf_data(tmp_path) -> None:
+    """./conf/data/mine.yaml names a function in ./myloader.py: train and resume call it;
+    evaluate, rebuilding the split from the run folder, refuses it without importing it."""
+    (tmp_path / "myloader.py").write_text(
+        "import pathlib\n"
+        "import numpy as np\n\n"
+        "pathlib.Path('imported').write_text('!')\n\n"
+        "def load(n, seed):\n"
+        "    x = np.random.default_rng(seed).standard_normal((n, 3))\n"
+        "    return x, (x[:, 0] > 0).astype(int), ['a', 'b', 'c']\n"
+    )
+    (tmp_path / "conf" / "data").mkdir(parents=True)
+    (tmp_path / "conf" / "data" / "mine.yaml").write_text(
+        "_target_: myloader.load\nn: 120\nval_fraction: 0.25\n"
+    )
+    args = ("data=mine", "model=logreg", "loop.progress=none")
+    p = gradkit("train", *args, "loop.steps=3", "hydra.run.dir=run", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    assert "data: myloader.load: binary, 3 features, 2 classes; 90 train / 30" in output(p)
+    card = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert card["features"] == ["a", "b", "c"] and card["kwargs"]["dim"] == 3
+    p = gradkit("train", "resume=run", "loop.steps=5", "loop.progress=none", cwd=tmp_path)
+    assert p.returncode == 0 and result(tmp_path / "run")["steps"] == 5, output(p)
+    (tmp_path / "imported").unlink()
+    p = gradkit("evaluate", "run=run", cwd=tmp_path)
+    assert p.returncode == 2, output(p)
+    assert "data loader 'myloader.load' is not one of gradkit's own data sources" in p.stderr
+    assert not (tmp_path / "imported").exists()
+
+
 def test_csv_data(tmp_path) -> None:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((200, 3))

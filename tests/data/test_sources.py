@@ -47,9 +47,9 @@ def test_standardisation_uses_training_statistics_only() -> None:
 
 
 def test_task_inference_and_encoding() -> None:
-    assert infer_task(np.array([0, 1, 1]), "w") == "binary"
-    assert infer_task(np.array([3, 5, 7, 3]), "w") == "multiclass"
-    assert infer_task(np.array([0.5, 1.25, 3.0]), "w") == "regression"
+    assert infer_task(np.array([0, 1, 1])) == "binary"
+    assert infer_task(np.array([3, 5, 7, 3])) == "multiclass"
+    assert infer_task(np.array([0.5, 1.25, 3.0])) == "regression"
     y, classes = encode_targets(np.array([5, 7, 5]), "multiclass", "w")
     assert y.tolist() == [0, 1, 0] and classes == [5, 7]
     y, classes = encode_targets(np.array([-1, 1, 1]), "binary", "w")
@@ -142,3 +142,61 @@ def test_lines_of_spaces_are_skipped_as_empty_lines(tmp_path) -> None:
     f.write_text("a,b,label\n1,0,1\n \n2,1\n")
     with pytest.raises(DataError, match=r"d\.csv, row 4: 2 cells where the header has 3"):
         read_csv(str(f), "label")
+
+
+def _user_loader(n: int, shift: float = 0.0, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 2)) + shift
+    return x, (x[:, 0] > shift).astype(int), ["p", "q"]
+
+
+def test_a_user_loader_is_called_with_the_configs_own_keys() -> None:
+    """Every key but the shared options goes to the loader; seed too, as it takes one."""
+    cfg = {"_target_": "mine.load", "n": 40, "shift": 3.0, "val_fraction": 0.25, "seed": 5}
+    ds = load(cfg, loader=_user_loader)
+    assert ds.name == "mine.load" and ds.task == "binary"
+    assert ds.x_train.shape == (30, 2) and ds.feature_names == ["p", "q"]
+    again = load({**cfg, "standardize": False}, loader=_user_loader)
+    x, _, _ = _user_loader(40, 3.0, seed=5)
+    assert sorted(again.x_train[:, 0].tolist() + again.x_val[:, 0].tolist()) == sorted(
+        x[:, 0].astype(np.float32).tolist()
+    )
+    # a loader without a seed parameter is not given one; task= forces the task
+    ds = load(
+        {"_target_": "m.f", "task": "regression"},
+        loader=lambda: (np.ones((4, 1)), np.arange(4.0)),
+    )
+    assert ds.task == "regression" and ds.feature_names == ["x0"]
+
+
+def test_only_gradkits_own_loaders_are_looked_up_by_name() -> None:
+    from gradkit.errors import UserError
+
+    with pytest.raises(UserError, match=r"data loader 'os\.system' is not one of gradkit's own"):
+        load({"_target_": "os.system", "command": "touch x"})
+
+
+@pytest.mark.parametrize(
+    ("loader", "message"),
+    [
+        (lambda: "x", "returned str; a loader returns (x, y) or (x, y, feature_names)"),
+        (lambda: (np.ones(3), np.ones(3)), "'x' must be a 2-D (samples x features) array"),
+        (lambda: (np.ones((3, 1)), np.ones(2)), "'x' has 3 samples but 'y' has 2"),
+        (lambda: ([["a"]], [1]), "array 'x' holds <U1 values; it must hold numbers"),
+        (lambda: (np.ones((2, 1)), [1.0, np.inf]), "'y' has a non-finite value at index (1,)"),
+        (lambda: 1 / 0, "failed: ZeroDivisionError: division by zero"),
+        (lambda n: None, "TypeError: <lambda>() missing 1 required positional argument"),
+    ],
+)
+def test_what_a_user_loader_returns_is_checked(loader, message) -> None:
+    import re
+
+    with pytest.raises(DataError, match=re.escape(message)):
+        load({"_target_": "m.f"}, loader=loader)
+
+
+def test_shared_options_of_a_user_config_are_typed() -> None:
+    from gradkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"data\.val_fraction must be a number; got 'abc'"):
+        load({"_target_": "m.f", "val_fraction": "abc"}, loader=_user_loader)

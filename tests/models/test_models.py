@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -215,3 +217,51 @@ def test_seed004_recipe_model_learns() -> None:
         loss.backward()
         opt.step()
     assert loss.item() < 1e-3
+
+
+def test_family_of_a_name_or_a_class() -> None:
+    from gradkit.models import MLP, FunctionMLP, LogisticRegression, ManualMLP
+
+    assert family_of("mlp") == {"autograd": MLP, "function": FunctionMLP, "manual": ManualMLP}
+    assert family_of(ManualMLP) == family_of("manual_mlp") == family_of("mlp")
+    assert set(family_of(LogisticRegression)) == {"autograd", "manual"}
+
+    class Own(gradkit.nn.Module):  # a user's class: no family, no twins
+        pass
+
+    assert family_of(Own) == {}
+
+
+class _Data:
+    """What from_data reads of a dataset."""
+
+    def __init__(self, task: str, n_features: int, n_outputs: int, classes: list) -> None:
+        self.name, self.task, self.classes = "d.csv", task, classes
+        self.n_features, self.n_outputs = n_features, n_outputs
+
+
+def test_models_say_what_they_take_from_the_data() -> None:
+    from gradkit.errors import ConfigError
+    from gradkit.models import MLP, LogisticRegression, ManualMLP, data_kwargs
+
+    three = _Data("multiclass", 5, 3, ["a", "b", "c"])
+    assert LogisticRegression.from_data(three, {}, "logreg") == {"dim": 5, "n_classes": 3}
+    assert MLP.from_data(three, {"d_in": 5}, "mlp") == {"task": "multiclass", "d_in": 5, "d_out": 3}
+    assert data_kwargs(ManualMLP, three, {}, "manual_mlp")["d_out"] == 3
+    with pytest.raises(
+        ConfigError, match=re.escape("model=logreg needs class labels, but d.csv is a")
+    ):
+        LogisticRegression.from_data(_Data("regression", 5, 1, []), {}, "logreg")
+    with pytest.raises(
+        ConfigError, match=re.escape("model.n_classes=2 does not fit the data: d.csv has 3")
+    ):
+        LogisticRegression.from_data(three, {"n_classes": 2}, "logreg")
+    with pytest.raises(
+        ConfigError, match=re.escape("model.task=binary but d.csv is a multiclass task")
+    ):
+        MLP.from_data(three, {"task": "binary"}, "mlp")
+
+    class Own(gradkit.nn.Module):  # a user's class without from_data: sized as MLP is
+        pass
+
+    assert data_kwargs(Own, three, {}, "own") == {"task": "multiclass", "d_in": 5, "d_out": 3}

@@ -85,3 +85,28 @@ def test_nan_later_saves_the_last_parameters_seen_to_give_a_finite_loss(tmp_path
             p.copy_(gradkit.tensor(saved[n]))
         loss = tr.model.loss(tr.model(tr.data.x_train), tr.data.y_train).item()
     assert np.isfinite(loss) and loss == pytest.approx(float(good_loss), rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("loop", "message"),
+    [
+        ({"accumulate": 0}, "loop.accumulate must be >= 1, got 0"),
+        ({"log_every": 0}, "loop.log_every must be >= 1, got 0"),
+        ({"epochs": 0}, "loop.epochs must be >= 1, got 0"),
+        ({"batch_size": -1}, "loop.batch_size must be >= 0, got -1"),
+        ({"eval_every": -2}, "loop.eval_every must be >= 0, got -2"),
+        ({"checkpoint_every": -1}, "loop.checkpoint_every must be >= 0, got -1"),
+        ({"steps": 0}, "loop.steps must be >= 1 (or unset), got 0"),
+    ],
+)
+def test_loop_settings_are_checked_once_where_the_config_is_built(loop, message) -> None:
+    """The one check: a LoopConfig built by hand, or by OmegaConf from the CLI's config."""
+    from omegaconf import OmegaConf
+
+    from gradkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        LoopConfig(**loop)
+    node = OmegaConf.merge(OmegaConf.structured(LoopConfig), loop)
+    with pytest.raises(ConfigError, match=r"^loop\."):
+        OmegaConf.to_object(node)
