@@ -40,6 +40,7 @@ from .autograd.creation import (
     zeros,
     zeros_like,
 )
+from .compile import compile_step
 from .autograd.legacy import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from .autograd.printing import set_printoptions
 from .backend import (
