@@ -298,6 +298,10 @@ def _emit(em: _Emitter, line: tuple) -> None:
         b.append(f"    {si}({em.obj(be, 'be')}, {em.src(t)}, {em.src(idx)}, {em.src(v)})")
     elif kind == "loadgrad":
         b.append(f"    {outs[0].name} = {em.src(p[0])}._grad._data")
+    elif kind == "setgrad":
+        leaf, v, be = p
+        nt = em.obj(new_tensor, "new_tensor")
+        b.append(f"    {em.src(leaf)}._grad = {nt}({em.src(v)}, {em.src(be)})")
     elif kind == "dropgrad":
         b.append(f"    {em.src(p[0])}._drop_grad()")
     elif kind == "call":

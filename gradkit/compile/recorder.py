@@ -101,7 +101,7 @@ class Recorder:
 
     def template(self, x: Any) -> Any:
         """A value (an op's argument) with its arrays replaced by references."""
-        if x.__class__ is Tensor:
+        if isinstance(x, Tensor):
             if self.backend is None:
                 self.backend = x._be
             return self.ref_array(x._data, x)
@@ -221,7 +221,7 @@ def _refusing(key: str, reason: str) -> Any:
 
 
 def _in_graph(t: Tensor, other: Any = None) -> bool:
-    return MODE.enabled and (t._rg or (other.__class__ is Tensor and other._rg))
+    return MODE.enabled and (t._rg or (isinstance(other, Tensor) and other._rg))
 
 
 def _target(rec: Recorder, t: Tensor, what: str) -> Any:
@@ -237,7 +237,7 @@ def _rec_arith(key: str, op: str) -> Any:
         orig = _ORIG[key]
         if rec is None or rec.paused:
             return orig(t, other, **kwargs)
-        if other.__class__ is not Tensor:
+        if not isinstance(other, Tensor):
             other = _ip.as_operand(other)
         if _in_graph(t, other):
             rec.refuse(f"the in-place {key} changes a tensor in the graph")
@@ -336,8 +336,10 @@ def _rec_grad_set(self: Tensor, value: Any) -> None:
     if rec is not None and not rec.paused:
         if value is None:
             rec.lines.append(("dropgrad", (C(self),), ()))
+        elif isinstance(value, Tensor) and value._be is self._be:
+            rec.lines.append(("setgrad", (C(self), rec.template(value), C(value._be)), ()))
         else:
-            rec.refuse("a tensor is assigned to .grad inside the step")
+            rec.refuse("a tensor of another device is assigned to .grad inside the step")
     with rec.pause() if rec is not None else contextlib.nullcontext():
         _ORIG["grad"].fset(self, value)
 

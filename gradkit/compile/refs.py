@@ -67,7 +67,8 @@ def _same_value(a: Any, b: Any) -> bool:
         if shape != b.shape or a.dtype != b.dtype:
             return False
         try:
-            return bool(np.array_equal(_host(a), _host(b), equal_nan=a.dtype.kind in "fc"))
+            ha, hb = _host(a), _host(b)
+            return bool(np.array_equal(ha, hb, equal_nan=ha.dtype.kind in "fc"))
         except Exception:
             return False
     try:
