@@ -40,7 +40,6 @@ from .autograd.creation import (
     zeros,
     zeros_like,
 )
-from .compile import compile_step
 from .autograd.legacy import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from .autograd.printing import set_printoptions
 from .backend import (
@@ -56,6 +55,7 @@ from .backend import (
 )
 from .backend.dtypes import bool_ as bool
 from .backend.dtypes import float32, float64, int32, int64
+from .compile import compile_step
 from .ops import (
     abs,
     add,

@@ -100,7 +100,7 @@ OPTIMIZERS = [
         "sgd-momentum-nesterov-wd",
         gradkit.optim.SGD,
         {"lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-3},
-    ),  # noqa: E501
+    ),
     ("adam", gradkit.optim.Adam, {"lr": 0.01}),
     ("adam-amsgrad-wd", gradkit.optim.Adam, {"lr": 0.01, "amsgrad": True, "weight_decay": 0.01}),
     ("adamw", gradkit.optim.AdamW, {"lr": 0.01}),
