@@ -16,7 +16,7 @@ from ..autograd.tensor import Tensor, new_tensor
 from ..backend.array_backend import ArrayBackend
 from ..ops._util import operands
 from ..ops.shape import set_index
-from .refs import LITERALS, C, E, V
+from .refs import LITERALS, A, C, E, V
 
 __all__ = ["Program", "MISS"]
 
@@ -87,6 +87,8 @@ class _Emitter:
             return x.name
         if isinstance(x, E):
             return f"e{x.index}"
+        if isinstance(x, A):
+            return f"A{x.index}"
         if isinstance(x, C):
             return self.obj(x.value, _hint(x.value))
         if x is None or x.__class__ in (bool, int, str):

@@ -29,7 +29,7 @@ from ..ops import elementwise as _ew
 from ..ops import inplace as _ip
 from ..ops import shape as _sh
 from ..optim.optimizer import Optimizer
-from .refs import LITERALS, C, E, V
+from .refs import LITERALS, A, C, E, V
 
 __all__ = ["Recorder", "capture", "active"]
 
@@ -122,6 +122,13 @@ class Recorder:
         if hasattr(x, "shape") and hasattr(x, "dtype"):  # a raw numpy/cupy array
             return self.ref_array(x)
         return C(x)
+
+    def tensor(self, t: Tensor) -> A | C:
+        """A tensor object a line uses itself (its ``.grad``): an argument, or a constant."""
+        for i, a in enumerate(self.args):
+            if a is t:
+                return A(i)
+        return C(t)
 
     def refuse(self, reason: str) -> None:
         """The step cannot be replayed: keep the first reason."""
@@ -327,7 +334,7 @@ def _rec_grad_get(self: Tensor) -> Any:
     g = _ORIG["grad"].fget(self)
     rec = _CURRENT[0]
     if rec is not None and not rec.paused and g is not None:
-        rec.lines.append(("loadgrad", (C(self),), (rec.define(g._data),)))
+        rec.lines.append(("loadgrad", (rec.tensor(self),), (rec.define(g._data),)))
     return g
 
 
@@ -335,9 +342,9 @@ def _rec_grad_set(self: Tensor, value: Any) -> None:
     rec = _CURRENT[0]
     if rec is not None and not rec.paused:
         if value is None:
-            rec.lines.append(("dropgrad", (C(self),), ()))
+            rec.lines.append(("dropgrad", (rec.tensor(self),), ()))
         elif isinstance(value, Tensor) and value._be is self._be:
-            rec.lines.append(("setgrad", (C(self), rec.template(value), C(value._be)), ()))
+            rec.lines.append(("setgrad", (rec.tensor(self), rec.template(value), C(value._be)), ()))
         else:
             rec.refuse("a tensor of another device is assigned to .grad inside the step")
     with rec.pause() if rec is not None else contextlib.nullcontext():
@@ -505,7 +512,7 @@ def _record_accumulate(rec: Recorder, leaf: Tensor, gv: tuple, borrowed: Any) ->
     copy = borrowed.holds(g) or be.is_view(g)
     if be.fix(g) is not g:
         rec.refuse("a gradient that is not an array of its device")
-    rec.lines.append(("acc", (C(leaf), ref, copy, be), ()))
+    rec.lines.append(("acc", (rec.tensor(leaf), ref, copy, be), ()))
     _eng._accumulate(leaf, g, borrowed)
 
 

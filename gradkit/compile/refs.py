@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["V", "E", "C", "LITERALS", "same", "describe"]
+__all__ = ["V", "E", "C", "A", "LITERALS", "same", "describe"]
 
 #: values written into a program as they are (``repr`` gives them back exactly)
 LITERALS = (int, float, bool, str, type(None))
@@ -55,6 +55,18 @@ class C:
         return f"C({self.value!r})"
 
 
+class A:
+    """One of the step's tensor arguments itself (e.g. a leaf whose ``.grad`` it fills)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"A{self.index}"
+
+
 def _same_value(a: Any, b: Any) -> bool:
     if a is b:
         return True
@@ -93,6 +105,8 @@ def same(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, V):
         return a.name == b.name
+    if isinstance(a, A):
+        return a.index == b.index
     if isinstance(a, E):
         return a.index == b.index and a.array is b.array
     if isinstance(a, C):

@@ -413,3 +413,23 @@ def test_replay_makes_no_host_transfer_on_device1() -> None:
             compiled(*batches[k % 4])
     assert compiled.reason is None and compiled.counts["replayed"] == 10
     assert c.total == 0, c
+
+
+def test_a_leaf_passed_as_argument_gets_its_own_gradient() -> None:
+    """The leaf whose ``.grad`` a step fills is an argument: each call's own tensor."""
+    c = gradkit.tensor(np.linspace(0.5, 1.5, 5))
+
+    def step(x):
+        y = x
+        for _ in range(5):
+            y = y * c + 0.01
+        y.sum().backward()
+        return y
+
+    compiled = gradkit.compile_step(step)
+    for k in range(5):
+        x = gradkit.tensor(np.full(5, float(k)), requires_grad=True)
+        x2 = gradkit.tensor(np.full(5, float(k)), requires_grad=True)
+        assert np.array_equal(compiled(x).numpy(force=True), step(x2).numpy(force=True))
+        assert np.array_equal(x.grad.numpy(), x2.grad.numpy())
+    assert compiled.counts["replayed"] == 3
