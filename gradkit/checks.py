@@ -20,7 +20,7 @@ import numpy as np
 import gradkit
 from gradkit.nn import functional as F
 
-__all__ = ["Arg", "Case", "CASES", "CheckResult", "make_inputs", "check", "kinds"]
+__all__ = ["Arg", "Case", "CASES", "CheckResult", "case", "make_inputs", "check"]
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,14 @@ class Case:
         return " ".join("x".join(map(str, a.shape)) or "scalar" for a in self.args)
 
 
-def c(name: str, fn: Callable, *args: Arg, skip: dict | None = None, kind: str = "op") -> Case:
+def case(name: str, fn: Callable, *args: Arg, skip: dict | None = None, kind: str = "op") -> Case:
+    """A case for a function of tensors: ``fn`` on inputs drawn as ``args`` describe."""
     return Case(name, fn, args, kind, skip or {})
+
+
+def _loss(name: str, fn: Callable, *args: Arg) -> Case:
+    """A case for a loss function (``gradkit gradcheck --kind loss`` lists them)."""
+    return case(name, fn, *args, kind="loss")
 
 
 _BROADCAST = [((3, 4), (3, 4)), ((3, 4), (4,)), ((2, 1, 3), (4, 1)), ((), (3,)), ((5,), ())]
@@ -86,15 +92,15 @@ CASES: list[Case] = []
 for sa, sb in _BROADCAST:
     tag = f"{sa}x{sb}"
     CASES += [
-        c(f"add {tag}", lambda a, b: a + b, Arg(sa), Arg(sb)),
-        c(f"add_alpha {tag}", lambda a, b: gradkit.add(a, b, alpha=-0.5), Arg(sa), Arg(sb)),
-        c(f"sub {tag}", lambda a, b: a - b, Arg(sa), Arg(sb)),
-        c(f"mul {tag}", lambda a, b: a * b, Arg(sa), Arg(sb)),
-        c(f"div {tag}", lambda a, b: a / b, Arg(sa), Arg(sb, "away0")),
-        c(f"pow {tag}", lambda a, b: a**b, Arg(sa, "pos"), Arg(sb)),
-        c(f"maximum {tag}", gradkit.maximum, Arg(sa, "distinct"), Arg(sb, "distinct")),
-        c(f"minimum {tag}", gradkit.minimum, Arg(sa, "distinct"), Arg(sb, "distinct")),
-        c(
+        case(f"add {tag}", lambda a, b: a + b, Arg(sa), Arg(sb)),
+        case(f"add_alpha {tag}", lambda a, b: gradkit.add(a, b, alpha=-0.5), Arg(sa), Arg(sb)),
+        case(f"sub {tag}", lambda a, b: a - b, Arg(sa), Arg(sb)),
+        case(f"mul {tag}", lambda a, b: a * b, Arg(sa), Arg(sb)),
+        case(f"div {tag}", lambda a, b: a / b, Arg(sa), Arg(sb, "away0")),
+        case(f"pow {tag}", lambda a, b: a**b, Arg(sa, "pos"), Arg(sb)),
+        case(f"maximum {tag}", gradkit.maximum, Arg(sa, "distinct"), Arg(sb, "distinct")),
+        case(f"minimum {tag}", gradkit.minimum, Arg(sa, "distinct"), Arg(sb, "distinct")),
+        case(
             f"where {tag}",
             lambda m, a, b: gradkit.where(m, a, b),
             Arg(sa, "mask", False),
@@ -105,172 +111,177 @@ for sa, sb in _BROADCAST:
 
 for s in _UNARY_SHAPES:
     CASES += [
-        c(f"neg {s}", lambda a: -a, Arg(s)),
-        c(f"scalar_add {s}", lambda a: a + 1.5, Arg(s)),
-        c(f"scalar_rsub {s}", lambda a: 2 - a, Arg(s)),
-        c(f"scalar_mul {s}", lambda a: 3 * a, Arg(s)),
-        c(f"scalar_div {s}", lambda a: a / 4, Arg(s)),
-        c(f"scalar_rdiv {s}", lambda a: 2 / a, Arg(s, "away0")),
-        c(f"rpow {s}", lambda a: 2.0**a, Arg(s)),
-        c(f"pow2 {s}", lambda a: a.pow(2), Arg(s)),
-        c(f"pow3 {s}", lambda a: a**3, Arg(s)),
-        c(f"pow_half {s}", lambda a: a**0.5, Arg(s, "pos")),
-        c(f"pow_neg1 {s}", lambda a: a**-1, Arg(s, "away0")),
-        c(f"pow0 {s}", lambda a: a**0, Arg(s)),
-        c(f"exp {s}", gradkit.exp, Arg(s)),
-        c(f"sin {s}", gradkit.sin, Arg(s)),
-        c(f"cos {s}", gradkit.cos, Arg(s)),
-        c(f"log1p {s}", gradkit.log1p, Arg(s, "unit")),
-        c(f"pow4 {s}", lambda a: a**4, Arg(s)),
-        c(f"pow5 {s}", lambda a: a.pow(5.0), Arg(s)),
-        c(f"pow8 {s}", lambda a: a**8, Arg(s)),
-        c(f"norm {s}", lambda a: a.norm(), Arg(s, "away0")),
-        c(f"norm_p1 {s}", lambda a: a.norm(p=1), Arg(s, "away0")),
-        c(f"norm_p3 {s}", lambda a: gradkit.norm(a, p=3), Arg(s, "away0")),
-        c(f"norm_inf {s}", lambda a: a.norm(p=float("inf")), Arg(s, "distinct")),
-        c(f"log {s}", gradkit.log, Arg(s, "pos")),
-        c(f"sqrt {s}", gradkit.sqrt, Arg(s, "pos")),
-        c(f"abs {s}", gradkit.abs, Arg(s, "away0")),
-        c(f"reciprocal {s}", gradkit.reciprocal, Arg(s, "away0")),
-        c(f"clamp_min {s}", lambda a: a.clamp(min=0), Arg(s, "away0")),
-        c(f"clamp_max {s}", lambda a: a.clamp(max=0), Arg(s, "away0")),
-        c(f"clamp {s}", lambda a: a.clamp(-0.2, 0.2) + 0 * a, Arg(s, "away0")),
-        c(f"relu {s}", gradkit.relu, Arg(s, "away0")),
-        c(f"sigmoid {s}", gradkit.sigmoid, Arg(s)),
-        c(f"tanh {s}", gradkit.tanh, Arg(s)),
-        c(f"sum {s}", lambda a: a.sum(), Arg(s)),
-        c(f"mean {s}", lambda a: a.mean(), Arg(s)),
-        c(f"max {s}", lambda a: a.max(), Arg(s, "distinct")),
-        c(f"min {s}", lambda a: a.min(), Arg(s, "distinct")),
-        c(f"clone {s}", lambda a: a.clone() * 2, Arg(s)),
-        c(f"to_double {s}", lambda a: a.to(gradkit.float64) * 2, Arg(s)),
-        c(f"masked_fill {s}", lambda a, m: a.masked_fill(m, 0.5), Arg(s), Arg(s, "mask", False)),
-        c(f"inplace_mul_nonleaf {s}", lambda a, b: (a * 1.0).mul_(b), Arg(s), Arg(s)),
-        c(f"inplace_add_nonleaf {s}", lambda a, b: (a * 2.0).add_(b, alpha=3), Arg(s), Arg(s)),
+        case(f"neg {s}", lambda a: -a, Arg(s)),
+        case(f"scalar_add {s}", lambda a: a + 1.5, Arg(s)),
+        case(f"scalar_rsub {s}", lambda a: 2 - a, Arg(s)),
+        case(f"scalar_mul {s}", lambda a: 3 * a, Arg(s)),
+        case(f"scalar_div {s}", lambda a: a / 4, Arg(s)),
+        case(f"scalar_rdiv {s}", lambda a: 2 / a, Arg(s, "away0")),
+        case(f"rpow {s}", lambda a: 2.0**a, Arg(s)),
+        case(f"pow2 {s}", lambda a: a.pow(2), Arg(s)),
+        case(f"pow3 {s}", lambda a: a**3, Arg(s)),
+        case(f"pow_half {s}", lambda a: a**0.5, Arg(s, "pos")),
+        case(f"pow_neg1 {s}", lambda a: a**-1, Arg(s, "away0")),
+        case(f"pow0 {s}", lambda a: a**0, Arg(s)),
+        case(f"exp {s}", gradkit.exp, Arg(s)),
+        case(f"sin {s}", gradkit.sin, Arg(s)),
+        case(f"cos {s}", gradkit.cos, Arg(s)),
+        case(f"log1p {s}", gradkit.log1p, Arg(s, "unit")),
+        case(f"pow4 {s}", lambda a: a**4, Arg(s)),
+        case(f"pow5 {s}", lambda a: a.pow(5.0), Arg(s)),
+        case(f"pow8 {s}", lambda a: a**8, Arg(s)),
+        case(f"norm {s}", lambda a: a.norm(), Arg(s, "away0")),
+        case(f"norm_p1 {s}", lambda a: a.norm(p=1), Arg(s, "away0")),
+        case(f"norm_p3 {s}", lambda a: gradkit.norm(a, p=3), Arg(s, "away0")),
+        case(f"norm_inf {s}", lambda a: a.norm(p=float("inf")), Arg(s, "distinct")),
+        case(f"log {s}", gradkit.log, Arg(s, "pos")),
+        case(f"sqrt {s}", gradkit.sqrt, Arg(s, "pos")),
+        case(f"abs {s}", gradkit.abs, Arg(s, "away0")),
+        case(f"reciprocal {s}", gradkit.reciprocal, Arg(s, "away0")),
+        case(f"clamp_min {s}", lambda a: a.clamp(min=0), Arg(s, "away0")),
+        case(f"clamp_max {s}", lambda a: a.clamp(max=0), Arg(s, "away0")),
+        case(f"clamp {s}", lambda a: a.clamp(-0.2, 0.2) + 0 * a, Arg(s, "away0")),
+        case(f"relu {s}", gradkit.relu, Arg(s, "away0")),
+        case(f"sigmoid {s}", gradkit.sigmoid, Arg(s)),
+        case(f"tanh {s}", gradkit.tanh, Arg(s)),
+        case(f"sum {s}", lambda a: a.sum(), Arg(s)),
+        case(f"mean {s}", lambda a: a.mean(), Arg(s)),
+        case(f"max {s}", lambda a: a.max(), Arg(s, "distinct")),
+        case(f"min {s}", lambda a: a.min(), Arg(s, "distinct")),
+        case(f"clone {s}", lambda a: a.clone() * 2, Arg(s)),
+        case(f"to_double {s}", lambda a: a.to(gradkit.float64) * 2, Arg(s)),
+        case(f"masked_fill {s}", lambda a, m: a.masked_fill(m, 0.5), Arg(s), Arg(s, "mask", False)),
+        case(f"inplace_mul_nonleaf {s}", lambda a, b: (a * 1.0).mul_(b), Arg(s), Arg(s)),
+        case(f"inplace_add_nonleaf {s}", lambda a, b: (a * 2.0).add_(b, alpha=3), Arg(s), Arg(s)),
     ]
 
 CASES += [
     # reductions along dims
-    c("sum dim1", lambda a: a.sum(1), Arg((3, 4))),
-    c("sum dim-1 keepdim", lambda a: a.sum(-1, keepdim=True), Arg((2, 3, 4))),
-    c("sum dims(0,2)", lambda a: a.sum((0, 2)), Arg((2, 3, 4))),
-    c("mean dim0", lambda a: a.mean(0), Arg((3, 4))),
-    c("mean dims keepdim", lambda a: a.mean((1, 2), keepdim=True), Arg((2, 3, 4))),
-    c("max dim1 values", lambda a: a.max(1).values, Arg((3, 4), "distinct")),
-    c("max dim0 keepdim", lambda a: a.max(0, keepdim=True)[0], Arg((3, 4), "distinct")),
-    c("min dim-1", lambda a: a.min(-1).values, Arg((2, 3, 4), "distinct")),
-    c("norm dim1", lambda a: a.norm(dim=1), Arg((3, 4), "away0")),
-    c("norm dims keepdim", lambda a: a.norm(dim=(0, 2), keepdim=True), Arg((2, 3, 4), "away0")),
-    c("norm p1.5 dim-1", lambda a: a.norm(1.5, dim=-1), Arg((3, 4), "away0")),
-    c("norm inf dim0", lambda a: a.norm(float("inf"), dim=0), Arg((3, 4), "distinct")),
+    case("sum dim1", lambda a: a.sum(1), Arg((3, 4))),
+    case("sum dim-1 keepdim", lambda a: a.sum(-1, keepdim=True), Arg((2, 3, 4))),
+    case("sum dims(0,2)", lambda a: a.sum((0, 2)), Arg((2, 3, 4))),
+    case("mean dim0", lambda a: a.mean(0), Arg((3, 4))),
+    case("mean dims keepdim", lambda a: a.mean((1, 2), keepdim=True), Arg((2, 3, 4))),
+    case("max dim1 values", lambda a: a.max(1).values, Arg((3, 4), "distinct")),
+    case("max dim0 keepdim", lambda a: a.max(0, keepdim=True)[0], Arg((3, 4), "distinct")),
+    case("min dim-1", lambda a: a.min(-1).values, Arg((2, 3, 4), "distinct")),
+    case("norm dim1", lambda a: a.norm(dim=1), Arg((3, 4), "away0")),
+    case("norm dims keepdim", lambda a: a.norm(dim=(0, 2), keepdim=True), Arg((2, 3, 4), "away0")),
+    case("norm p1.5 dim-1", lambda a: a.norm(1.5, dim=-1), Arg((3, 4), "away0")),
+    case("norm inf dim0", lambda a: a.norm(float("inf"), dim=0), Arg((3, 4), "distinct")),
     # linear algebra
-    c("mm", gradkit.mm, Arg((3, 4)), Arg((4, 2))),
-    c("matmul 1dx1d", gradkit.matmul, Arg((4,)), Arg((4,))),
-    c("matmul 2dx1d", gradkit.matmul, Arg((3, 4)), Arg((4,))),
-    c("matmul 1dx2d", gradkit.matmul, Arg((4,)), Arg((4, 2))),
-    c("matmul 3dx2d", gradkit.matmul, Arg((2, 3, 4)), Arg((4, 2))),
-    c("matmul 2dx3d", gradkit.matmul, Arg((3, 4)), Arg((2, 4, 2))),
-    c("matmul batch-broadcast", gradkit.matmul, Arg((1, 3, 4)), Arg((2, 4, 2))),
-    c("matmul 3dx1d", gradkit.matmul, Arg((2, 3, 4)), Arg((4,))),
-    c("linear", F.linear, Arg((3, 4)), Arg((2, 4)), Arg((2,))),
-    c("linear nobias", F.linear, Arg((3, 4)), Arg((2, 4))),
-    c("linear 1d", F.linear, Arg((4,)), Arg((2, 4)), Arg((2,))),
-    c("linear 3d", F.linear, Arg((2, 3, 4)), Arg((2, 4)), Arg((2,))),
+    case("mm", gradkit.mm, Arg((3, 4)), Arg((4, 2))),
+    case("matmul 1dx1d", gradkit.matmul, Arg((4,)), Arg((4,))),
+    case("matmul 2dx1d", gradkit.matmul, Arg((3, 4)), Arg((4,))),
+    case("matmul 1dx2d", gradkit.matmul, Arg((4,)), Arg((4, 2))),
+    case("matmul 3dx2d", gradkit.matmul, Arg((2, 3, 4)), Arg((4, 2))),
+    case("matmul 2dx3d", gradkit.matmul, Arg((3, 4)), Arg((2, 4, 2))),
+    case("matmul batch-broadcast", gradkit.matmul, Arg((1, 3, 4)), Arg((2, 4, 2))),
+    case("matmul 3dx1d", gradkit.matmul, Arg((2, 3, 4)), Arg((4,))),
+    case("linear", F.linear, Arg((3, 4)), Arg((2, 4)), Arg((2,))),
+    case("linear nobias", F.linear, Arg((3, 4)), Arg((2, 4))),
+    case("linear 1d", F.linear, Arg((4,)), Arg((2, 4)), Arg((2,))),
+    case("linear 3d", F.linear, Arg((2, 3, 4)), Arg((2, 4)), Arg((2,))),
     # activations over a dim
-    c("softmax dim1", lambda a: F.softmax(a, dim=1), Arg((3, 4))),
-    c("softmax dim0", lambda a: F.softmax(a, dim=0), Arg((3, 4))),
-    c("softmax 1d", lambda a: F.softmax(a, dim=0), Arg((5,))),
-    c("log_softmax dim1", lambda a: F.log_softmax(a, dim=1), Arg((3, 4))),
-    c("log_softmax dim-1 3d", lambda a: F.log_softmax(a, dim=-1), Arg((2, 3, 4))),
+    case("softmax dim1", lambda a: F.softmax(a, dim=1), Arg((3, 4))),
+    case("softmax dim0", lambda a: F.softmax(a, dim=0), Arg((3, 4))),
+    case("softmax 1d", lambda a: F.softmax(a, dim=0), Arg((5,))),
+    case("log_softmax dim1", lambda a: F.log_softmax(a, dim=1), Arg((3, 4))),
+    case("log_softmax dim-1 3d", lambda a: F.log_softmax(a, dim=-1), Arg((2, 3, 4))),
     # shapes
-    c("reshape", lambda a: a.reshape(4, 3), Arg((3, 4))),
-    c("view -1", lambda a: a.view(-1, 2), Arg((3, 4))),
-    c("transpose", lambda a: a.transpose(0, 2), Arg((2, 3, 4))),
-    c("t", lambda a: a.t(), Arg((3, 4))),
-    c("T", lambda a: a.T, Arg((3, 4))),
-    c("mT", lambda a: a.mT, Arg((2, 3, 4))),
-    c("permute", lambda a: a.permute(2, 0, 1), Arg((2, 3, 4))),
-    c("unsqueeze", lambda a: a.unsqueeze(1), Arg((3, 4))),
-    c("squeeze all", lambda a: a.squeeze(), Arg((3, 1, 4, 1))),
-    c("squeeze dim", lambda a: a.squeeze(1), Arg((3, 1, 4))),
-    c("flatten", lambda a: a.flatten(1), Arg((2, 3, 4))),
-    c("expand", lambda a: a.expand(3, 4), Arg((4,))),
-    c("expand -1", lambda a: a.expand(2, -1, 4), Arg((3, 1))),
-    c("cat dim0", lambda a, b: gradkit.cat([a, b]), Arg((2, 3)), Arg((4, 3))),
-    c("cat dim1", lambda a, b: gradkit.cat([a, b], dim=1), Arg((2, 3)), Arg((2, 1))),
-    c("stack dim1", lambda a, b: gradkit.stack([a, b], dim=1), Arg((2, 3)), Arg((2, 3))),
+    case("reshape", lambda a: a.reshape(4, 3), Arg((3, 4))),
+    case("view -1", lambda a: a.view(-1, 2), Arg((3, 4))),
+    case("transpose", lambda a: a.transpose(0, 2), Arg((2, 3, 4))),
+    case("t", lambda a: a.t(), Arg((3, 4))),
+    case("T", lambda a: a.T, Arg((3, 4))),
+    case("mT", lambda a: a.mT, Arg((2, 3, 4))),
+    case("permute", lambda a: a.permute(2, 0, 1), Arg((2, 3, 4))),
+    case("unsqueeze", lambda a: a.unsqueeze(1), Arg((3, 4))),
+    case("squeeze all", lambda a: a.squeeze(), Arg((3, 1, 4, 1))),
+    case("squeeze dim", lambda a: a.squeeze(1), Arg((3, 1, 4))),
+    case("squeeze dims", lambda a: a.squeeze((1, 3)), Arg((3, 1, 4, 1))),
+    case("index None", lambda a: a[:, None], Arg((3, 4))),
+    case("flatten", lambda a: a.flatten(1), Arg((2, 3, 4))),
+    case("expand", lambda a: a.expand(3, 4), Arg((4,))),
+    case("expand -1", lambda a: a.expand(2, -1, 4), Arg((3, 1))),
+    case("cat dim0", lambda a, b: gradkit.cat([a, b]), Arg((2, 3)), Arg((4, 3))),
+    case("cat dim1", lambda a, b: gradkit.cat([a, b], dim=1), Arg((2, 3)), Arg((2, 1))),
+    case("stack dim1", lambda a, b: gradkit.stack([a, b], dim=1), Arg((2, 3)), Arg((2, 3))),
     # indexing
-    c("index int", lambda a: a[1], Arg((3, 4))),
-    c("index slice", lambda a: a[1:3], Arg((4, 3))),
-    c("index [:, 1]", lambda a: a[:, 1], Arg((3, 4))),
-    c("index step", lambda a: a[::2, 1:], Arg((5, 4))),
-    c("index ellipsis", lambda a: a[..., 0], Arg((2, 3, 4))),
-    c("index None", lambda a: a[None, 1], Arg((3, 4))),
-    c("index negative", lambda a: a[-1], Arg((3, 4))),
-    c("index mask", lambda a, m: a[m], Arg((3, 4)), Arg((3, 4), "mask", False)),
-    c("index row mask", lambda a, m: a[m], Arg((3, 4)), Arg((3,), "mask", False)),
-    c("index ints repeated", lambda a, i: a[i], Arg((4, 3)), Arg((6,), "int:4", False), skip={}),
-    c(
+    case("index int", lambda a: a[1], Arg((3, 4))),
+    case("index slice", lambda a: a[1:3], Arg((4, 3))),
+    case("index [:, 1]", lambda a: a[:, 1], Arg((3, 4))),
+    case("index step", lambda a: a[::2, 1:], Arg((5, 4))),
+    case("index ellipsis", lambda a: a[..., 0], Arg((2, 3, 4))),
+    case("index None", lambda a: a[None, 1], Arg((3, 4))),
+    case("index negative", lambda a: a[-1], Arg((3, 4))),
+    case("index mask", lambda a, m: a[m], Arg((3, 4)), Arg((3, 4), "mask", False)),
+    case("index row mask", lambda a, m: a[m], Arg((3, 4)), Arg((3,), "mask", False)),
+    case("index ints repeated", lambda a, i: a[i], Arg((4, 3)), Arg((6,), "int:4", False), skip={}),
+    case(
         "index two int arrays",
         lambda a, i, j: a[i, j],
         Arg((4, 3)),
         Arg((5,), "int:4", False),
         Arg((5,), "int:3", False),
     ),
-    c("index ints and slice", lambda a, i: a[:, i], Arg((4, 3)), Arg((5,), "int:3", False)),
-    c(
+    case("index ints and slice", lambda a, i: a[:, i], Arg((4, 3)), Arg((5,), "int:3", False)),
+    case(
         "index int, slice, ints",  # PyTorch's order: a[1][:, i], shape (3, 5)
         lambda a, i: a[1, :, i],
         Arg((2, 3, 4)),
         Arg((5,), "int:4", False),
     ),
-    c("setitem value", lambda a, v: _setitem(a, v), Arg((3, 4)), Arg((4,))),
-    c("setitem mask", lambda a, m: _setitem_mask(a, m), Arg((3, 4)), Arg((3, 4), "mask", False)),
+    case("setitem value", lambda a, v: _setitem(a, v), Arg((3, 4)), Arg((4,))),
+    case("setitem mask", lambda a, m: _setitem_mask(a, m), Arg((3, 4)), Arg((3, 4), "mask", False)),
+    case("copy_ broadcast", lambda a, b: (a * 1.0).copy_(b) * a, Arg((3, 4)), Arg((4,))),
+    case("fill_", lambda a: (a * 1.0).fill_(2.0) * a, Arg((3, 4))),
+    case("zero_", lambda a: (a * 1.0).zero_() + a, Arg((3, 4))),
     # losses
-    c("mse mean", F.mse_loss, Arg((3, 4)), Arg((3, 4))),
-    c("mse sum", lambda a, b: F.mse_loss(a, b, reduction="sum"), Arg((5,)), Arg((5,))),
-    c("mse none", lambda a, b: F.mse_loss(a, b, reduction="none"), Arg((2, 3)), Arg((2, 3))),
-    c("bce", F.binary_cross_entropy, Arg((3, 2), "unit"), Arg((3, 2), "unit")),
-    c(
+    _loss("mse mean", F.mse_loss, Arg((3, 4)), Arg((3, 4))),
+    _loss("mse sum", lambda a, b: F.mse_loss(a, b, reduction="sum"), Arg((5,)), Arg((5,))),
+    _loss("mse none", lambda a, b: F.mse_loss(a, b, reduction="none"), Arg((2, 3)), Arg((2, 3))),
+    _loss("bce", F.binary_cross_entropy, Arg((3, 2), "unit"), Arg((3, 2), "unit")),
+    _loss(
         "bce weight sum",
         lambda p, y, w: F.binary_cross_entropy(p, y, w, reduction="sum"),
         Arg((4,), "unit"),
         Arg((4,), "unit", False),
         Arg((4,), "pos", False),
     ),
-    c("bce logits", F.binary_cross_entropy_with_logits, Arg((3, 2)), Arg((3, 2), "unit")),
-    c(
+    _loss("bce logits", F.binary_cross_entropy_with_logits, Arg((3, 2)), Arg((3, 2), "unit")),
+    _loss(
         "bce logits pos_weight none",
         lambda x, y, pw: F.binary_cross_entropy_with_logits(x, y, pos_weight=pw, reduction="none"),
         Arg((3, 2)),
         Arg((3, 2), "unit"),
         Arg((2,), "pos"),
     ),
-    c(
+    _loss(
         "bce logits weight",
         lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, w),
         Arg((4,)),
         Arg((4,), "unit"),
         Arg((4,), "pos", False),
     ),
-    c("nll", F.nll_loss, Arg((4, 3)), Arg((4,), "classes:3", False)),
-    c(
+    _loss("nll", F.nll_loss, Arg((4, 3)), Arg((4,), "classes:3", False)),
+    _loss(
         "nll sum weight",
         lambda x, t, w: F.nll_loss(x, t, w, reduction="sum"),
         Arg((4, 3)),
         Arg((4,), "classes:3", False),
         Arg((3,), "pos", False),
     ),
-    c("cross_entropy", F.cross_entropy, Arg((5, 3)), Arg((5,), "classes:3", False)),
-    c(
+    _loss("cross_entropy", F.cross_entropy, Arg((5, 3)), Arg((5,), "classes:3", False)),
+    _loss(
         "cross_entropy none",
         lambda x, t: F.cross_entropy(x, t, reduction="none"),
         Arg((5, 3)),
         Arg((5,), "classes:3", False),
     ),
-    c("cross_entropy 1d", F.cross_entropy, Arg((3,)), Arg((), "classes:3", False)),
-    c("cross_entropy probs", F.cross_entropy, Arg((4, 3)), Arg((4, 3), "unit")),
-    c(
+    _loss("cross_entropy 1d", F.cross_entropy, Arg((3,)), Arg((), "classes:3", False)),
+    _loss("cross_entropy probs", F.cross_entropy, Arg((4, 3)), Arg((4, 3), "unit")),
+    _loss(
         "cross_entropy weight",
         lambda x, t, w: F.cross_entropy(x, t, w),
         Arg((5, 3)),
@@ -293,8 +304,8 @@ def _setitem_mask(a: gradkit.Tensor, m: gradkit.Tensor) -> gradkit.Tensor:
 
 
 CASES += [
-    c("index slice past the end", lambda a: a[2:10], Arg((4, 3))),
-    c("index slice before the start", lambda a: a[-10:2, 1:], Arg((4, 3))),
+    case("index slice past the end", lambda a: a[2:10], Arg((4, 3))),
+    case("index slice before the start", lambda a: a[-10:2, 1:], Arg((4, 3))),
 ]
 
 
@@ -357,7 +368,7 @@ CASES += [
         Arg((5,), "classes:3", False),
         kind="loss",
     ),
-    c(
+    case(
         "models.MyReLU (custom Function)",
         lambda a: gradkit.models.MyReLU.apply(a),
         Arg((3, 4), "away0"),
@@ -380,14 +391,6 @@ CASES += [
         "models.FunctionMLP", lambda: gradkit.models.FunctionMLP(4, 6, 3), Arg((5, 4)), kind="model"
     ),
 ]
-
-for _case in CASES:
-    if _case.kind == "op" and _case.name.split()[0] in ("mse", "bce", "nll", "cross_entropy"):
-        object.__setattr__(_case, "kind", "loss")
-
-
-def kinds() -> list[str]:
-    return ["op", "layer", "loss", "function", "model"]
 
 
 def _tensor(v: np.ndarray, device: Any, dtype: Any, grad: bool) -> Any:

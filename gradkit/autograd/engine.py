@@ -6,8 +6,9 @@
    count, no recursion (a 100,000-deep chain is fine).  This is the order
    PyTorch's engine also prefers (its ready queue sorts by sequence number).
 2. A node's backward gets the sum of the gradients sent to each output; each
-   gradient it returns is checked for shape and cast to the input's dtype; what
-   it saved is freed unless ``retain_graph``.
+   gradient it returns is summed back to its input's shape where the forward
+   broadcast (so a backward is only its formula) and cast to the input's dtype;
+   what it saved is freed unless ``retain_graph``.
 3. ``AccumulateGrad`` nodes come last and add into the leaves' ``.grad``
    (``autograd.grad`` captures instead, and runs only the part of the graph it needs).
 
@@ -25,6 +26,7 @@ from . import tensor as _tensor_module
 from .function import _freed_message
 from .grad_mode import MODE
 from .node import AccumulateGrad, Node, edge_of
+from .shapes import expandable, sum_to
 from .tensor import Tensor, new_tensor
 
 __all__ = ["backward", "grad"]
@@ -103,7 +105,7 @@ def _bad_shape(node: Node, i: int, g: Any, shape: tuple) -> RuntimeError:
     return RuntimeError(
         f"Function {node.name()} returned an invalid gradient at index {i} - got "
         f"{list(g.shape)} but expected shape {list(shape)}: a backward must return, for each "
-        "input, a gradient of exactly that input's shape (sum over broadcast dimensions)"
+        "input, a gradient of that input's shape (or one it broadcasts to)"
     )
 
 
@@ -165,6 +167,27 @@ class _Strong:
         return self.obj
 
 
+class _Capture:
+    """What ``autograd.grad`` asks of a run: only the nodes from which a wanted input is
+    reachable run, and the gradients arriving at the wanted edges are kept."""
+
+    def __init__(self, edges: list[tuple[Node, int]], wanted: dict[tuple[Node, int], int]) -> None:
+        roots = list(dict.fromkeys(n for n, _ in edges))
+        self.reach, self.run = _needed(roots, {n for n, _ in wanted})
+        self.wanted = wanted
+        self.captured: list[Any] = [None] * len(wanted)
+
+    def admits(self, node: Node, buf: list) -> bool:
+        """Keep what arrived at ``node``; whether its backward must run."""
+        if node not in self.reach:
+            return False
+        for nr, g in enumerate(buf):
+            slot = self.wanted.get((node, nr))
+            if slot is not None and g is not None:
+                self.captured[slot] = g
+        return node in self.run
+
+
 def _execute(
     edges: list[tuple[Node, int]],
     grads: list[Any],
@@ -177,10 +200,6 @@ def _execute(
     ``be`` is the backend of the first root: nodes of ``fp_quiet`` ops (1/x, log,
     sqrt, pow, exp) run in its ``quiet_fp``, so the inf/nan their formulas make at 0
     come without numpy warnings, as in PyTorch."""
-    reach = run = None
-    if capture is not None:
-        roots = list(dict.fromkeys(n for n, _ in edges))
-        reach, run = _needed(roots, {n for n, _ in capture})
     # buffers[node]: the gradients arrived for each of its outputs; a node enters the
     # queue when its first edge is reached and leaves it after every sender has run
     buffers: dict[Node, list] = {}
@@ -196,7 +215,7 @@ def _execute(
     borrowed = _Borrowed()
     for g in grads:
         borrowed.add(g)
-    captured: list[Any] = [None] * (len(capture) if capture else 0)
+    gate = None if capture is None else _Capture(edges, capture)
 
     prev_mode = MODE.enabled
     MODE.enabled = False
@@ -204,88 +223,92 @@ def _execute(
         while queue:
             node = heappop(queue)[1]
             buf = buffers.pop(node)
-            if capture is not None:
-                if node not in reach:
-                    continue
-                for nr, g in enumerate(buf):
-                    slot = capture.get((node, nr))
-                    if slot is not None and g is not None:
-                        captured[slot] = g
-                if node not in run:
-                    continue
+            if gate is not None and not gate.admits(node, buf):
+                continue
             if node.__class__ is AccumulateGrad:
                 if buf[0] is not None:
                     _accumulate(node.variable, buf[0], borrowed)
                 continue
-            if node._retained is not None:
-                _retain(node, buf)
-            grads_in = None
-            if len(buf) == 1:
-                live = buf[0] is not None
-                if live:
-                    borrowed.add(buf[0])
-            else:
-                live = False
-                for g in buf:
-                    if g is not None:
-                        live = True
-                        borrowed.add(g)
-            if live:
-                if node._freed:
-                    raise RuntimeError(_freed_message(node))
-                for rec in node._versions:
-                    if rec[0].value != rec[1]:
-                        raise RuntimeError(_inplace_message(node, rec))
-                if node._user:
-                    grads_in = node._call(buf)
-                    for g in grads_in:
-                        if g is not None:
-                            borrowed.add(g)
-                elif node._quiet:
-                    with be.quiet_fp():
-                        grads_in = node._fn.backward(node, *buf)
-                else:
-                    grads_in = node._fn.backward(node, *buf)
-                if grads_in.__class__ is not tuple:
-                    grads_in = (grads_in,)
-            if not retain_graph:
-                if node._user:
-                    node._release()
-                elif node.saved is not None:
-                    node.saved = None
-                    node._freed = True
-                    node._versions = ()
-            i = -1
-            for nxt, nr in node.next_functions:
-                i += 1
-                if nxt is None:
-                    continue
-                g = None if grads_in is None else grads_in[i]
-                if g is not None:
-                    if nr:
-                        shape, dt = nxt._ometa[nr]
-                    else:
-                        shape = nxt._oshape
-                        dt = nxt._odtype
-                    if g.shape != shape:
-                        raise _bad_shape(node, i, g, shape)
-                    gdt = g.dtype
-                    if gdt is not dt and gdt != dt:
-                        g = node.xp.astype(g, dt)
-                b = buffers.get(nxt)
-                if b is None:  # first edge into nxt: it joins the queue
-                    if nxt._num_outputs == 1:
-                        buffers[nxt] = [g]
-                    else:
-                        b = buffers[nxt] = [None] * nxt._num_outputs
-                        b[nr] = g
-                    heappush(queue, (nxt._prio, nxt))
-                elif g is not None:
-                    old = b[nr]
-                    b[nr] = g if old is None else old + g
+            grads_in = _run_node(node, buf, borrowed, be)
+            if not retain_graph and (node._user or node.saved is not None):
+                node._release()
+            _send(node, grads_in, buffers, queue)
     finally:
         MODE.enabled = prev_mode
-    return captured
+    return [] if gate is None else gate.captured
+
+
+def _run_node(node: Node, buf: list, borrowed: _Borrowed, be: Any) -> tuple | None:
+    """The gradients ``node``'s backward returns for its inputs, given those that arrived
+    for its outputs (``buf``); None when none arrived.  Checks first that what it saved is
+    still there and unchanged."""
+    if node._retained is not None:
+        _retain(node, buf)
+    if len(buf) == 1:
+        if buf[0] is None:
+            return None
+        borrowed.add(buf[0])
+    else:
+        live = False
+        for g in buf:
+            if g is not None:
+                live = True
+                borrowed.add(g)
+        if not live:
+            return None
+    if node._freed:
+        raise RuntimeError(_freed_message(node))
+    for rec in node._versions:
+        if rec[0].value != rec[1]:
+            raise RuntimeError(_inplace_message(node, rec))
+    if node._user:
+        grads_in = node._call(buf)
+        for g in grads_in:
+            if g is not None:
+                borrowed.add(g)
+        return grads_in
+    if node._quiet:
+        with be.quiet_fp():
+            grads_in = node._fn.backward(node, *buf)
+    else:
+        grads_in = node._fn.backward(node, *buf)
+    return grads_in if grads_in.__class__ is tuple else (grads_in,)
+
+
+def _send(node: Node, grads_in: tuple | None, buffers: dict, queue: list) -> None:
+    """Hand each input's gradient to the node it came from (queueing that node the first
+    time), made to fit: summed over the dimensions the forward broadcast, and cast to the
+    input's dtype, as PyTorch's engine does for every op."""
+    i = -1
+    for nxt, nr in node.next_functions:
+        i += 1
+        if nxt is None:
+            continue
+        g = None if grads_in is None else grads_in[i]
+        if g is not None:
+            if nr:
+                shape, dt = nxt._ometa[nr]
+            else:
+                shape = nxt._oshape
+                dt = nxt._odtype
+            if g.shape != shape:
+                if not expandable(shape, g.shape):
+                    raise _bad_shape(node, i, g, shape)
+                g = sum_to(node.xp, g, shape)
+            gdt = g.dtype
+            if gdt is not dt and gdt != dt:
+                g = node.xp.astype(g, dt)
+        b = buffers.get(nxt)
+        if b is None:  # first edge into nxt: it joins the queue
+            if nxt._num_outputs == 1:
+                buffers[nxt] = [g]
+            else:
+                b = buffers[nxt] = [None] * nxt._num_outputs
+                b[nr] = g
+            heappush(queue, (nxt._prio, nxt))
+        elif g is not None:
+            old = b[nr]
+            b[nr] = g if old is None else old + g
 
 
 def _accumulate(leaf: Tensor, g: Any, borrowed: _Borrowed) -> None:

@@ -23,7 +23,15 @@ from .node import Node, edge_of, next_priority
 from .shapes import broadcast_error
 from .tensor import Tensor, new_tensor
 
-__all__ = ["Function", "FunctionCtx", "Op", "mixed_device_error", "make_node"]
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "Op",
+    "mixed_device_error",
+    "make_node",
+    "bind_output",
+    "keep_own_copy",
+]
 
 _NO_EDGE = (None, 0)
 _new = object.__new__
@@ -52,16 +60,41 @@ def _connect(ctx: Node, args: tuple) -> None:
         else:
             edges.append(_NO_EDGE)
     ctx.next_functions = tuple(edges)
+    ctx.needs_input_grad = tuple(e is not _NO_EDGE for e in edges)
     ctx._prio = -next_priority()
 
 
 def make_node(cls: type, args: tuple, xp: Any) -> Any:
-    """A node of op ``cls`` wired to the graph of ``args``: for ops that write into an
-    existing tensor (setitem, copy_, ...) instead of making a new one."""
+    """A node of op ``cls`` wired to the graph of ``args``, for ops that do not go through
+    ``apply``: writes into an existing tensor (setitem, copy_) and device moves.  Make
+    its output with :func:`bind_output`."""
     ctx = cls._backward_cls()
     ctx.xp = xp
     _connect(ctx, args)
     return ctx
+
+
+def bind_output(t: Tensor, node: Node, nr: int = 0) -> Tensor:
+    """Make ``t`` output ``nr`` of ``node``: its gradient flows into ``node``'s backward.
+    Output 0's shape and dtype become what the engine fits gradients for it to."""
+    if nr == 0:
+        d = t._data
+        node._oshape, node._odtype = d.shape, d.dtype
+    t.grad_fn = node
+    t._rg = True
+    t._output_nr = nr
+    return t
+
+
+def keep_own_copy(node: Node, arr: Any) -> None:
+    """``arr`` is about to be overwritten in place: if ``node`` saved it for backward,
+    it keeps a copy instead (and no longer checks its version)."""
+    saved = getattr(node, "saved", None)
+    if not saved or not any(s is arr for s in saved):
+        return
+    xp = node.xp
+    node.saved = tuple(xp.asarray(s, copy=True) if s is arr else s for s in saved)
+    node._versions = tuple(r for r in node._versions if r[4] is not arr)
 
 
 class FunctionMeta(type):
@@ -143,9 +176,6 @@ class _OpNode(Node):
     """Node of a built-in op: backward on arrays, arrays kept in ``saved``."""
 
     saved: tuple | None = None
-
-    def _call(self, grads: list) -> Any:
-        return self._fn.backward(self, *grads)
 
     def _release(self) -> None:
         if self.saved is not None:
@@ -275,16 +305,14 @@ class Function(metaclass=FunctionMeta):
                 alias._vc = o._get_vc()
                 o = alias
             if record and not non_diff and o.dtype.is_floating_point:
-                o.grad_fn = ctx
-                o._rg = True
-                o._output_nr = k
+                bind_output(o, ctx, k)
             results.append(o)
             out_meta.append((o._data.shape, o._data.dtype))
         if record:
             _connect(ctx, args)
             ctx._num_outputs = len(outs)
             ctx._ometa = tuple(out_meta)
-            ctx._oshape, ctx._odtype = out_meta[0]
+            ctx._oshape, ctx._odtype = out_meta[0]  # output 0 may not be a tensor
             ctx._pack_saved()
         return results[0] if single else tuple(results)
 
@@ -340,7 +368,8 @@ class Op(Function):
         be = None
         record = False
         arrays = []
-        edges = [] if grad_on else None
+        edges: Any = [] if grad_on else None
+        needs: Any = [] if grad_on else None
         for a in args:
             if isinstance(a, Tensor):
                 if be is None:
@@ -348,15 +377,19 @@ class Op(Function):
                 elif a._be is not be:
                     raise mixed_device_error(cls.node_name or cls.__name__, args)
                 arrays.append(a._data)
-                if a._rg and grad_on:
-                    record = True
-                    edges.append(edge_of(a))
-                elif grad_on:
-                    edges.append(_NO_EDGE)
+                if grad_on:
+                    if a._rg:
+                        record = True
+                        edges.append(edge_of(a))
+                        needs.append(True)
+                    else:
+                        edges.append(_NO_EDGE)
+                        needs.append(False)
             else:
                 arrays.append(a)
                 if grad_on:
                     edges.append(_NO_EDGE)
+                    needs.append(False)
         if be is None:
             raise TypeError(f"{cls.__name__} needs at least one Tensor argument")
         ctx = cls._backward_cls()
@@ -379,8 +412,9 @@ class Op(Function):
         t._be = be
         if cls.is_view:
             _link_view(t, args[0])
-        if record:
+        if record:  # what bind_output and _connect do, inline: this is the hot path
             ctx.next_functions = tuple(edges)
+            ctx.needs_input_grad = tuple(needs)
             ctx._prio = -next_priority()
             ctx._oshape = d.shape
             ctx._odtype = d.dtype
@@ -457,8 +491,7 @@ def _wrap_outputs(cls: type, ctx: Any, be: Any, outs: tuple, args: tuple, record
         ctx._oshape, ctx._odtype = ctx._ometa[0]
         if ctx.saved is not None:
             ctx._versions = _version_records(ctx.saved, args, ts[0], outs[0])
-        for t in ts:
+        for k, t in enumerate(ts):
             if be.dtype_of(t._data).is_floating_point:
-                t.grad_fn = ctx
-                t._rg = True
+                bind_output(t, ctx, k)
     return tuple(ts)

@@ -39,7 +39,9 @@ class Node:
     _oshape: tuple = ()
     _odtype: Any = None
     _ometa: tuple = ()
-    #: ((version counter, version when saved, index in saved, producer), ...)
+    #: one record per saved array that is a tensor's storage, checked before backward:
+    #: (version counter, its value when saved, index in saved, the tensor's producer
+    #: (its grad_fn, None for a leaf, "self" for this node's output), the array)
     _versions: tuple = ()
     #: set once backward has freed the saved arrays (retain_graph=False)
     _freed = False
@@ -62,13 +64,6 @@ class Node:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
-    def _call(self, grads: list) -> tuple:
-        """Gradients for each input edge, given the gradients of each output."""
-        raise NotImplementedError
-
-    def _release(self) -> None:
-        """Drop what backward needed (called after it ran, unless retain_graph)."""
-
 
 class AccumulateGrad(Node):
     """The end of a path: adds the gradient into a leaf's ``.grad``."""
@@ -78,9 +73,6 @@ class AccumulateGrad(Node):
         self._prio = next_priority()
         d = variable._data
         self._oshape, self._odtype = d.shape, d.dtype
-
-    def _call(self, grads: list) -> tuple:  # pragma: no cover - handled by the engine
-        raise RuntimeError("AccumulateGrad is applied by the engine")
 
 
 def grad_buffer(edge: Any, shape: tuple, dtype: Any) -> Any:

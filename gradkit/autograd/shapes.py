@@ -1,11 +1,13 @@
-"""Broadcasting as shape arithmetic, and PyTorch's error for shapes that do not
-broadcast (numpy's ValueError names neither the dimension nor what to do)."""
+"""Broadcasting as shape arithmetic: PyTorch's error for shapes that do not broadcast
+(numpy's ValueError names neither the dimension nor what to do), and its undoing,
+``sum_to``, which the engine applies to every gradient an op returns."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["broadcast_shapes", "broadcast_error", "expanded_shape"]
+__all__ = ["broadcast_shapes", "broadcast_error", "expanded_shape", "expandable", "sum_to"]
 
 
 def _pad(shape: Sequence[int], n: int) -> tuple[int, ...]:
@@ -71,3 +73,25 @@ def expanded_shape(shape: Sequence[int], sizes: Sequence[int]) -> tuple[int, ...
             )
         out.append(int(s))
     return tuple(out)
+
+
+def expandable(shape: Sequence[int], to: Sequence[int]) -> bool:
+    """Whether an array of ``shape`` broadcasts to ``to`` (PyTorch's ``is_expandable_to``)."""
+    lead = len(to) - len(shape)
+    if lead < 0:
+        return False
+    return all(s == 1 or s == to[lead + i] for i, s in enumerate(shape))
+
+
+def sum_to(xp: Any, g: Any, shape: tuple) -> Any:
+    """Sum ``g`` over the dimensions broadcasting added, so it has ``shape`` again
+    (``shape`` must be expandable to ``g.shape``)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    if lead:
+        g = xp.sum(g, axis=tuple(range(lead)))
+    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    return g

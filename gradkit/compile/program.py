@@ -12,6 +12,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
+from ..autograd.shapes import sum_to
 from ..autograd.tensor import Tensor, new_tensor
 from ..backend.array_backend import ArrayBackend
 from ..ops._util import operands
@@ -30,7 +31,7 @@ class _Miss:
 MISS = _Miss()
 
 _INPLACE = {"add": operator.iadd, "sub": operator.isub, "mul": operator.imul}
-_PURE = {"op", "nograd", "test", "add", "cast", "bwd", "loadgrad"}
+_PURE = {"op", "nograd", "test", "add", "cast", "sum_to", "bwd", "loadgrad"}
 
 
 def _accumulate(leaf: Tensor, g: Any, copy: bool) -> None:
@@ -272,6 +273,10 @@ def _emit(em: _Emitter, line: tuple) -> None:
     elif kind == "cast":
         g, dt, xp = p
         b.append(f"    {outs[0].name} = {em.src(xp)}.astype({em.src(g)}, {em.src(dt)})")
+    elif kind == "sum_to":
+        g, shape, xp = p
+        st = em.obj(sum_to, "sum_to")
+        b.append(f"    {outs[0].name} = {st}({em.src(xp)}, {em.src(g)}, {em.src(shape)})")
     elif kind == "bwd":
         node, ins, single, be = p
         bwd = em.obj(node._fn.backward, f"{node.name()}_bwd")

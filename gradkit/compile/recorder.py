@@ -22,6 +22,7 @@ from ..autograd import engine as _eng
 from ..autograd.function import Op
 from ..autograd.grad_mode import MODE
 from ..autograd.node import AccumulateGrad
+from ..autograd.shapes import expandable, sum_to
 from ..autograd.tensor import Tensor, _engine
 from ..backend.array_backend import ArrayBackend
 from ..nn.module import Module
@@ -470,13 +471,8 @@ def _record_execute(rec: Recorder, edges: list, seeds: list, retain_graph: bool,
                     refs_in = tuple(None if g is None else rec.define(g) for g in grads_in)
                     ins = tuple(None if b is None else b[1] for b in buf)
                     rec.lines.append(("bwd", (node, ins, single, be), refs_in))
-            if not retain_graph:
-                if node._user:
-                    node._release()
-                elif node.saved is not None:
-                    node.saved = None
-                    node._freed = True
-                    node._versions = ()
+            if not retain_graph and (node._user or node.saved is not None):
+                node._release()
             for i, (nxt, nr) in enumerate(node.next_functions):
                 if nxt is None:
                     continue
@@ -488,8 +484,11 @@ def _record_execute(rec: Recorder, edges: list, seeds: list, retain_graph: bool,
                         shape, dt = nxt._ometa[nr]
                     else:
                         shape, dt = nxt._oshape, nxt._odtype
-                    if g.shape != shape:
-                        raise _eng._bad_shape(node, i, g, shape)
+                    if g.shape != shape:  # the engine sums a broadcast gradient back
+                        if not expandable(shape, g.shape):
+                            raise _eng._bad_shape(node, i, g, shape)
+                        g = sum_to(node.xp, g, shape)
+                        ref = rec._line("sum_to", (ref, shape, C(node.xp)), g)
                     if g.dtype is not dt and g.dtype != dt:
                         g = node.xp.astype(g, dt)
                         ref = rec._line("cast", (ref, C(dt), C(node.xp)), g)

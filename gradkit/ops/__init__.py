@@ -1,180 +1,32 @@
 """Every differentiable op, one file per family, forward and backward side by side.
 
-Importing this package binds the ops onto ``Tensor`` (see ``tensor_methods``).
+A family's ``__all__`` lists its functions that are gradkit's own (``gradkit.exp``,
+also ``x.exp()``; ``TAKES_OUT`` those that take ``out=``): this package gathers
+them, so an op is written once, in its family.  Losses are ``nn.functional``'s and
+in-place ops are methods only.  Importing this package binds the ops onto
+``Tensor`` (see ``tensor_methods``).
 """
 
-from . import activation, conversion, elementwise, inplace, linalg, loss, reduction, shape
+from . import activation, conversion, elementwise, linalg, reduction, shape
+from . import inplace as inplace  # methods only
+from . import loss as loss  # nn.functional's
 from ._util import with_out
-from .activation import log_softmax, relu, sigmoid, softmax, tanh
-from .conversion import clone
-from .elementwise import (
-    abs,
-    add,
-    clamp,
-    clip,
-    cos,
-    div,
-    eq,
-    exp,
-    ge,
-    gt,
-    isfinite,
-    isinf,
-    isnan,
-    le,
-    log,
-    log1p,
-    logical_and,
-    logical_not,
-    logical_or,
-    logical_xor,
-    lt,
-    maximum,
-    minimum,
-    mul,
-    ne,
-    neg,
-    pow,
-    reciprocal,
-    rsub,
-    sign,
-    sin,
-    sqrt,
-    sub,
-    true_divide,
-    where,
-)
-from .linalg import dot, linear, matmul, mm, mv
-from .loss import (
-    binary_cross_entropy,
-    binary_cross_entropy_with_logits,
-    cross_entropy,
-    mse_loss,
-    nll_loss,
-)
-from .reduction import all, any, argmax, argmin, max, mean, min, norm, sum
-from .shape import (
-    broadcast_to,
-    cat,
-    concat,
-    expand,
-    flatten,
-    permute,
-    reshape,
-    squeeze,
-    stack,
-    t,
-    transpose,
-    unsqueeze,
-    view,
-)
 from .tensor_methods import install
 
+#: the families whose ``__all__`` are top-level functions
+FAMILIES = (activation, conversion, elementwise, linalg, reduction, shape)
+
+
+def _gather() -> list[str]:
+    names = []
+    for family in FAMILIES:
+        takes_out = getattr(family, "TAKES_OUT", ())
+        for name in family.__all__:
+            fn = getattr(family, name)
+            globals()[name] = with_out(fn, name) if name in takes_out else fn
+            names.append(name)
+    return sorted(names)
+
+
+__all__ = _gather()
 install()
-
-# the functions (not the methods, as in PyTorch) take ``out=``
-add = with_out(add, "add")
-sub = with_out(sub, "sub")
-mul = with_out(mul, "mul")
-div = with_out(div, "div")
-true_divide = with_out(true_divide, "true_divide")
-pow = with_out(pow, "pow")
-neg = with_out(neg, "neg")
-exp = with_out(exp, "exp")
-log = with_out(log, "log")
-log1p = with_out(log1p, "log1p")
-sqrt = with_out(sqrt, "sqrt")
-abs = with_out(abs, "abs")
-sin = with_out(sin, "sin")
-cos = with_out(cos, "cos")
-clamp = with_out(clamp, "clamp")
-clip = with_out(clip, "clip")
-maximum = with_out(maximum, "maximum")
-minimum = with_out(minimum, "minimum")
-mm = with_out(mm, "mm")
-matmul = with_out(matmul, "matmul")
-mv = with_out(mv, "mv")
-
-__all__ = [
-    "abs",
-    "activation",
-    "add",
-    "all",
-    "any",
-    "argmax",
-    "argmin",
-    "binary_cross_entropy",
-    "binary_cross_entropy_with_logits",
-    "broadcast_to",
-    "cat",
-    "clamp",
-    "clip",
-    "clone",
-    "concat",
-    "conversion",
-    "cos",
-    "cross_entropy",
-    "div",
-    "dot",
-    "elementwise",
-    "eq",
-    "exp",
-    "expand",
-    "flatten",
-    "ge",
-    "gt",
-    "inplace",
-    "isfinite",
-    "isinf",
-    "isnan",
-    "le",
-    "linalg",
-    "linear",
-    "log",
-    "log1p",
-    "log_softmax",
-    "logical_and",
-    "logical_not",
-    "logical_or",
-    "logical_xor",
-    "loss",
-    "lt",
-    "matmul",
-    "max",
-    "maximum",
-    "mean",
-    "min",
-    "minimum",
-    "mm",
-    "mse_loss",
-    "mul",
-    "mv",
-    "ne",
-    "neg",
-    "nll_loss",
-    "norm",
-    "permute",
-    "pow",
-    "reciprocal",
-    "reduction",
-    "relu",
-    "reshape",
-    "rsub",
-    "shape",
-    "sigmoid",
-    "sign",
-    "sin",
-    "softmax",
-    "sqrt",
-    "squeeze",
-    "stack",
-    "sub",
-    "sum",
-    "t",
-    "tanh",
-    "transpose",
-    "true_divide",
-    "unsqueeze",
-    "view",
-    "where",
-]

@@ -1,5 +1,5 @@
-"""Helpers the op families share: undoing broadcasting, PyTorch's promotion on arrays,
-and turning arguments (tensors, Python numbers, dims) into what forwards take."""
+"""Helpers the op families share: PyTorch's promotion on arrays, and turning arguments
+(tensors, Python numbers, dims) into what forwards take."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_default_dtype
 
 __all__ = [
-    "sum_to",
+    "is_float",
     "promote",
     "scalar_operand",
     "as_operand",
@@ -20,19 +20,6 @@ __all__ = [
 ]
 
 
-def sum_to(xp: Any, g: Any, shape: tuple) -> Any:
-    """Sum ``g`` over the dimensions broadcasting added, so it has ``shape`` again."""
-    if g.shape == shape:
-        return g
-    lead = g.ndim - len(shape)
-    if lead:
-        g = xp.sum(g, axis=tuple(range(lead)))
-    axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
-    if axes:
-        g = xp.sum(g, axis=axes, keepdims=True)
-    return g
-
-
 def float_dtype(xp: Any) -> Any:
     """The namespace's dtype for the default float (float32 unless changed)."""
     return getattr(xp, get_default_dtype().name)
@@ -41,7 +28,7 @@ def float_dtype(xp: Any) -> Any:
 _FLOAT_CACHE: dict[Any, dict[Any, bool]] = {}
 
 
-def _is_float(xp: Any, dt: Any) -> bool:
+def is_float(xp: Any, dt: Any) -> bool:
     """``xp.isdtype(dt, "real floating")``, cached per namespace (numpy's isdtype costs
     microseconds, and dtypes of different libraries must not be compared)."""
     cache = _FLOAT_CACHE.get(xp)
@@ -53,13 +40,10 @@ def _is_float(xp: Any, dt: Any) -> bool:
     return r
 
 
-is_float = _is_float
-
-
 def to_float(xp: Any, a: Any) -> Any:
     """``a`` itself if it is floating, else ``a`` in the default float dtype (PyTorch's
     float-valued functions of int and bool tensors: exp, log, sigmoid, ...)."""
-    return a if _is_float(xp, a.dtype) else xp.astype(a, float_dtype(xp))
+    return a if is_float(xp, a.dtype) else xp.astype(a, float_dtype(xp))
 
 
 def promote(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
@@ -69,7 +53,7 @@ def promote(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
     da, db = a.dtype, b.dtype
     if da is db or da == db:
         return a, b
-    fa, fb = _is_float(xp, da), _is_float(xp, db)
+    fa, fb = is_float(xp, da), is_float(xp, db)
     if fa != fb:
         t = da if fa else db
     elif da == xp.bool or db == xp.bool:
@@ -87,7 +71,7 @@ def scalar_operand(xp: Any, a: Any, s: Any) -> tuple[Any, Any]:
     """An array and a Python number, made compatible as PyTorch does: the number never
     widens a float array, but a float number turns an int array into the default float."""
     if s.__class__ is float:
-        if not _is_float(xp, a.dtype):
+        if not is_float(xp, a.dtype):
             a = xp.astype(a, float_dtype(xp))
         return a, s
     if s.__class__ is bool:
@@ -103,7 +87,7 @@ def operands(xp: Any, a: Any, b: Any) -> tuple[Any, Any]:
     """Promote a pair of forward arguments, either of which may be a Python number."""
     cb = b.__class__
     if cb is float:
-        if _is_float(xp, a.dtype):
+        if is_float(xp, a.dtype):
             return a, b
         return scalar_operand(xp, a, b)
     if a.__class__ in _PY_NUMBERS:

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd.function import Op, make_node
+from ..autograd.function import Op, bind_output, make_node
 from ..autograd.grad_mode import MODE
 from ..autograd.tensor import Tensor, new_tensor
 from ..backend import ArrayBackend, as_dtype, device, dtype, get_backend
 
-__all__ = ["clone", "to", "cpu", "cuda", "type_as", "cast"]
+__all__ = ["clone"]  # to, cpu, cuda, type_as and cast are methods
 
 
 class Clone(Op):
@@ -69,9 +69,7 @@ def _move(t: Tensor, dst: ArrayBackend) -> Tensor:
     if t._rg and MODE.enabled:
         node = make_node(DeviceCopy, (t,), src.xp)
         node.src, node.dst = src, dst
-        node._oshape, node._odtype = out._data.shape, out._data.dtype
-        out.grad_fn = node
-        out._rg = True
+        bind_output(out, node)
     return out
 
 

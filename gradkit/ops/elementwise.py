@@ -1,6 +1,7 @@
 """Elementwise ops: arithmetic, exp/log/log1p/sqrt/abs/sin/cos, clamp, maximum/minimum, where,
-and the comparisons (which have no gradient).  Binary ops broadcast, and
-their backward sums each gradient back to its input's shape."""
+and the comparisons (which have no gradient).  Binary ops broadcast; their
+backward returns the gradient at the broadcast shape and the engine sums it back
+to each input's shape."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from ..autograd.function import Op, mixed_device_error
 from ..autograd.tensor import Tensor, new_tensor
-from ._util import as_operand, float_dtype, is_float, operands, sum_to, to_float
+from ._util import as_operand, float_dtype, is_float, operands, to_float
 
 __all__ = [
     "add",
@@ -18,9 +19,7 @@ __all__ = [
     "mul",
     "div",
     "true_divide",
-    "rdiv",
     "pow",
-    "rpow",
     "neg",
     "exp",
     "log",
@@ -35,7 +34,6 @@ __all__ = [
     "maximum",
     "minimum",
     "where",
-    "masked_fill",
     "eq",
     "ne",
     "lt",
@@ -52,6 +50,12 @@ __all__ = [
     "sign",
 ]
 
+#: the functions whose ``gradkit.X`` form takes PyTorch's ``out=`` (not the methods)
+TAKES_OUT = (
+    *("add", "sub", "mul", "div", "true_divide", "pow", "neg", "exp", "log", "log1p", "sqrt"),
+    *("abs", "sin", "cos", "clamp", "clip", "maximum", "minimum"),
+)
+
 
 def _shape(x: Any) -> Any:
     return None if x.__class__ in (int, float, bool) else x.shape
@@ -65,23 +69,13 @@ class Add(Op):
     def forward(ctx, a, b, alpha=1):
         if a.__class__ is not b.__class__ or a.dtype != b.dtype:
             a, b = operands(ctx.xp, a, b)
-        ctx.shapes = (_shape(a), _shape(b))
         ctx.alpha = alpha
         return a + b if alpha == 1 else a + alpha * b
 
     @staticmethod
     def backward(ctx, g):
-        nf = ctx.next_functions
-        sa, sb = ctx.shapes
-        gs = g.shape
-        ga = gb = None
-        if nf[0][0] is not None:
-            ga = g if sa == gs else sum_to(ctx.xp, g, sa)
-        if nf[1][0] is not None:
-            if ctx.alpha != 1:
-                g = g * ctx.alpha
-            gb = g if sb == gs else sum_to(ctx.xp, g, sb)
-        return ga, gb
+        gb = g if ctx.alpha == 1 else g * ctx.alpha if ctx.needs_input_grad[1] else None
+        return g, gb
 
 
 def _bool_sub_error(xp: Any, a: Any, b: Any) -> RuntimeError | None:
@@ -109,19 +103,15 @@ class Sub(Op):
             if err is not None:
                 raise err
             a, b = operands(ctx.xp, a, b)
-        ctx.shapes = (_shape(a), _shape(b))
         ctx.alpha = alpha
         return a - b if alpha == 1 else a - alpha * b
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
-        sa, sb = ctx.shapes
-        ga = sum_to(xp, g, sa) if nf[0][0] is not None else None
         gb = None
-        if nf[1][0] is not None:
-            gb = sum_to(xp, -g if ctx.alpha == 1 else g * -ctx.alpha, sb)
-        return ga, gb
+        if ctx.needs_input_grad[1]:
+            gb = -g if ctx.alpha == 1 else g * -ctx.alpha
+        return g, gb
 
 
 class Rsub(Sub):
@@ -142,18 +132,9 @@ class Mul(Op):
 
     @staticmethod
     def backward(ctx, g):
-        nf = ctx.next_functions
+        need_a, need_b = ctx.needs_input_grad
         a, b = ctx.saved
-        ga = gb = None
-        if nf[0][0] is not None:
-            ga = g * b
-            if ga.shape != a.shape:
-                ga = sum_to(ctx.xp, ga, a.shape)
-        if nf[1][0] is not None:
-            gb = g * a
-            if gb.shape != b.shape:
-                gb = sum_to(ctx.xp, gb, b.shape)
-        return ga, gb
+        return (g * b if need_a else None), (g * a if need_b else None)
 
 
 def _float_pair(xp, a, b):
@@ -184,11 +165,9 @@ class Div(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        need_a, need_b = ctx.needs_input_grad
         a, b = ctx.saved
-        ga = sum_to(xp, g / b, a.shape) if nf[0][0] is not None else None
-        gb = sum_to(xp, -g * a / (b * b), b.shape) if nf[1][0] is not None else None
-        return ga, gb
+        return (g / b if need_a else None), (-g * a / (b * b) if need_b else None)
 
 
 class Reciprocal(Op):
@@ -294,15 +273,16 @@ class PowTensor(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        xp = ctx.xp
+        need_a, need_b = ctx.needs_input_grad
         a, b, out = ctx.saved
         ga = gb = None
         # PyTorch's formulas: 0 where the exponent is 0 (d/da a**0, even at a = 0), and
         # 0 for d/db at a = 0, b >= 0; log of a negative base is nan, as there
-        if nf[0][0] is not None:
+        if need_a:
             ga = g * b * a ** (b - 1)
-            ga = sum_to(xp, xp.where(b == 0, xp.zeros_like(ga), ga), a.shape)
-        if nf[1][0] is not None:
+            ga = xp.where(b == 0, xp.zeros_like(ga), ga)
+        if need_b:
             if _shape(a) is None:
                 log_a = math.log(a) if a > 0 else -math.inf if a == 0 else math.nan
                 gb = g * out * log_a
@@ -311,7 +291,6 @@ class PowTensor(Op):
             else:
                 gb = g * out * xp.log(a)
                 gb = xp.where((a == 0) & (b >= 0), xp.zeros_like(gb), gb)
-            gb = sum_to(xp, gb, b.shape)
         return ga, gb
 
 
@@ -515,15 +494,11 @@ class Maximum(Op):
 
     @classmethod
     def backward(cls, ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        xp = ctx.xp
         a, b = ctx.saved
         wins = a > b if cls.pick_greater else a < b
-        half = g * 0.5
-        ga = xp.where(wins, g, xp.where(a == b, half, 0.0))
-        gb = g - ga
-        ga = sum_to(xp, ga, a.shape) if nf[0][0] is not None else None
-        gb = sum_to(xp, gb, b.shape) if nf[1][0] is not None else None
-        return ga, gb
+        ga = xp.where(wins, g, xp.where(a == b, g * 0.5, 0.0))
+        return ga, g - ga
 
 
 class Minimum(Maximum):
@@ -546,16 +521,15 @@ class Where(Op):
         else:
             a, b = operands(xp, a, b)
         ctx.saved = (cond,)
-        ctx.shapes = (_shape(a), _shape(b))
         return xp.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        xp = ctx.xp
+        _, need_a, need_b = ctx.needs_input_grad
         (cond,) = ctx.saved
-        sa, sb = ctx.shapes
-        ga = sum_to(xp, xp.where(cond, g, 0.0), sa) if nf[1][0] is not None else None
-        gb = sum_to(xp, xp.where(cond, 0.0, g), sb) if nf[2][0] is not None else None
+        ga = xp.where(cond, g, 0.0) if need_a else None
+        gb = xp.where(cond, 0.0, g) if need_b else None
         return None, ga, gb
 
 

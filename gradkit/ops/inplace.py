@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..autograd.function import Op, make_node, mixed_device_error
+from ..autograd.function import Op, bind_output, keep_own_copy, make_node, mixed_device_error
 from ..autograd.grad_mode import MODE
-from ..autograd.shapes import broadcast_error, expanded_shape
+from ..autograd.shapes import broadcast_error, expanded_shape, sum_to
 from ..autograd.tensor import Tensor
 from . import elementwise as ew
-from ._util import as_operand, sum_to
+from ._util import as_operand
 from .shape import _check_bounds, get_index, normalize_index, set_index
 
 __all__ = [
@@ -57,16 +57,6 @@ def _recording(t: Tensor, other: Any = None) -> bool:
     return MODE.enabled and (t._rg or (isinstance(other, Tensor) and other._rg))
 
 
-def _privatize(node: Any, arr: Any) -> None:
-    """``arr`` is about to be overwritten: give ``node`` its own copy if it saved it."""
-    saved = getattr(node, "saved", None)
-    if not saved or not any(s is arr for s in saved):
-        return
-    xp = node.xp
-    node.saved = tuple(xp.asarray(s, copy=True) if s is arr else s for s in saved)
-    node._versions = tuple(r for r in node._versions if r[4] is not arr)
-
-
 def _commit(t: Tensor, out: Tensor) -> Tensor:
     """Write the recorded result ``out`` into ``t``'s storage; ``t`` takes its graph place."""
     if out._data.shape != t._data.shape:
@@ -76,15 +66,13 @@ def _commit(t: Tensor, out: Tensor) -> Tensor:
         )
     node = out.grad_fn
     if node is not None:
-        _privatize(node, t._data)
+        keep_own_copy(node, t._data)
     xp = t._be.xp
     src = out._data if out._data.dtype == t._data.dtype else xp.astype(out._data, t._data.dtype)
     t._data[...] = src
     t._bump_version()
     if node is not None:
-        t.grad_fn = node
-        t._rg = True
-        t._output_nr = out._output_nr
+        bind_output(t, node, out._output_nr)
     return t
 
 
@@ -216,8 +204,7 @@ class CopyFrom(Op):
 
     @staticmethod
     def backward(ctx, g):
-        gs = sum_to(ctx.xp, g, ctx.src_shape) if ctx.next_functions[1][0] is not None else None
-        return None, gs
+        return None, g
 
 
 class IndexPut(Op):
@@ -229,12 +216,12 @@ class IndexPut(Op):
     @staticmethod
     def backward(ctx, g):
         be = ctx.be
-        nf = ctx.next_functions
+        need_t, need_v = ctx.needs_input_grad
         gt = gv = None
-        if nf[0][0] is not None:
+        if need_t:
             gt = be.xp.asarray(g, copy=True)
             set_index(be, gt, ctx.index, 0.0)
-        if nf[1][0] is not None:
+        if need_v:  # summed here: the value may have more leading 1-dims than the selection
             gv = sum_to(be.xp, get_index(be, g, ctx.index), ctx.fill_shape)
             if ctx.fill_shape != ctx.value_shape:
                 gv = be.xp.reshape(gv, ctx.value_shape)
@@ -246,13 +233,9 @@ class CopySlices(IndexPut):
 
 
 def _attach(t: Tensor, node: Any) -> Tensor:
-    d = t._data
-    node._oshape, node._odtype = d.shape, d.dtype
+    """``t``'s storage was written by ``node``'s op: a new version, and ``node`` its producer."""
     t._bump_version()
-    t.grad_fn = node
-    t._rg = True
-    t._output_nr = 0
-    return t
+    return bind_output(t, node)
 
 
 def _value_for(t: Tensor, value: Any) -> Any:
@@ -307,7 +290,6 @@ def copy_(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     if _recording(t, src):
         check_inplace(t)
         node = make_node(CopyFrom, (t, src), xp)
-        node.src_shape = src._data.shape
         t._data[...] = data
         return _attach(t, node)
     t._data[...] = data

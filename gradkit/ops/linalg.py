@@ -7,9 +7,10 @@ from ..autograd.function import Op
 from ..autograd.node import grad_buffer
 from ..autograd.shapes import broadcast_error, broadcast_shapes
 from ..autograd.tensor import Tensor
-from ._util import sum_to
 
-__all__ = ["mm", "matmul", "mv", "dot", "linear"]
+__all__ = ["mm", "matmul", "mv", "dot"]  # linear is nn.functional's
+#: the functions whose ``gradkit.X`` form takes PyTorch's ``out=``
+TAKES_OUT = ("mm", "matmul", "mv")
 
 
 def _t(xp, a):
@@ -36,17 +37,20 @@ class Matmul(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        xp = ctx.xp
+        need_a, need_b = ctx.needs_input_grad
         a, b = ctx.saved
         a2 = xp.expand_dims(a, axis=0) if a.ndim == 1 else a
         b2 = xp.expand_dims(b, axis=-1) if b.ndim == 1 else b
         batch = broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
         g = xp.reshape(g, (*batch, a2.shape[-2], b2.shape[-1]))
         ga = gb = None
-        if nf[0][0] is not None:
-            ga = xp.reshape(sum_to(xp, xp.matmul(g, _t(xp, b2)), a2.shape), a.shape)
-        if nf[1][0] is not None:
-            gb = xp.reshape(sum_to(xp, xp.matmul(_t(xp, a2), g), b2.shape), b.shape)
+        if need_a:  # (..., 1, n) for a vector a: the engine sums the leading dims away
+            ga = xp.matmul(g, _t(xp, b2))
+        if need_b:
+            gb = xp.matmul(_t(xp, a2), g)
+            if b.ndim == 1:  # (..., n, 1): the added dim goes, the batch dims the engine sums
+                gb = gb[..., 0]
         return ga, gb
 
 
@@ -62,12 +66,13 @@ class Mm(Op):
 
     @staticmethod
     def backward(ctx, g):
-        nf = ctx.next_functions
+        need_a, need_b = ctx.needs_input_grad
         a, b = ctx.saved
-        ga = g @ b.T if nf[0][0] is not None else None
+        ga = g @ b.T if need_a else None
         gb = None
-        if nf[1][0] is not None:  # a weight: into its last gradient's array when it has one
-            buf = grad_buffer(nf[1][0], b.shape, g.dtype) if a.dtype == g.dtype else None
+        if need_b:  # a weight: into its last gradient's array when it has one
+            edge = ctx.next_functions[1][0]
+            buf = grad_buffer(edge, b.shape, g.dtype) if a.dtype == g.dtype else None
             gb = a.T @ g if buf is None else ctx.xp.matmul(a.T, g, out=buf)
         return ga, gb
 
@@ -102,17 +107,19 @@ class Linear(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        xp = ctx.xp
+        needs = ctx.needs_input_grad
         x, w = ctx.saved
         gx = gw = gb = None
-        if nf[0][0] is not None:
+        if needs[0]:
             gx = xp.matmul(g, w)
         g2 = g if g.ndim == 2 else xp.reshape(g, (-1, g.shape[-1]))
-        if nf[1][0] is not None:
+        if needs[1]:
             x2 = x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
-            buf = grad_buffer(nf[1][0], w.shape, g.dtype) if x2.dtype == g.dtype else None
+            edge = ctx.next_functions[1][0]
+            buf = grad_buffer(edge, w.shape, g.dtype) if x2.dtype == g.dtype else None
             gw = g2.T @ x2 if buf is None else xp.matmul(g2.T, x2, out=buf)
-        if ctx.has_bias and nf[2][0] is not None:
+        if ctx.has_bias and needs[2]:
             gb = xp.sum(g2, axis=0)
         return gx, gw, gb if ctx.has_bias else None
 

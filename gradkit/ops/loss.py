@@ -9,7 +9,6 @@ from typing import Any
 
 from ..autograd.function import Op
 from ..autograd.tensor import Tensor
-from ._util import sum_to
 
 __all__ = [
     "mse_loss",
@@ -53,19 +52,16 @@ class MseLoss(Op):
     def forward(ctx, a, t, reduction="mean"):
         xp = ctx.xp
         d = a - t
-        ctx.shapes, ctx.reduction = (a.shape, t.shape), reduction
+        ctx.reduction = reduction
         ctx.saved = (d,)
         ctx.n = _numel(d)
         return _reduce(xp, d * d, reduction)
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
         (d,) = ctx.saved
-        gd = 2.0 * d * _spread(xp, g, d.shape, ctx.reduction, ctx.n)
-        ga = sum_to(xp, gd, ctx.shapes[0]) if nf[0][0] is not None else None
-        gt = sum_to(xp, -gd, ctx.shapes[1]) if nf[1][0] is not None else None
-        return ga, gt
+        gd = 2.0 * d * _spread(ctx.xp, g, d.shape, ctx.reduction, ctx.n)
+        return gd, (-gd if ctx.needs_input_grad[1] else None)
 
 
 class BinaryCrossEntropy(Op):
@@ -86,15 +82,16 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        xp = ctx.xp
+        need_p, need_y = ctx.needs_input_grad[:2]
         p, y, w, logp, log1mp = ctx.saved
         g = _spread(xp, g, p.shape, ctx.reduction, ctx.n)
         if w is not None:
             g = g * w
         gp = gy = None
-        if nf[0][0] is not None:
+        if need_p:
             gp = g * (p - y) / xp.maximum((1.0 - p) * p, 1e-12)
-        if nf[1][0] is not None:
+        if need_y:
             gy = g * (log1mp - logp)
         return gp, gy, None
 
@@ -119,7 +116,8 @@ class BinaryCrossEntropyWithLogits(Op):
 
     @staticmethod
     def backward(ctx, g):
-        xp, nf = ctx.xp, ctx.next_functions
+        xp = ctx.xp
+        needs = ctx.needs_input_grad
         x, y, w, pw, sp = ctx.saved
         g = _spread(xp, g, x.shape, ctx.reduction, ctx.n)
         if w is not None:
@@ -127,16 +125,16 @@ class BinaryCrossEntropyWithLogits(Op):
         e = xp.exp(-xp.abs(x))
         sig = xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
         gx = gy = None
-        if nf[0][0] is not None:
+        if needs[0]:
             if pw is None:
                 gx = g * (sig - y)
             else:
                 gx = g * ((1.0 + (pw - 1.0) * y) * sig - pw * y)
-        if nf[1][0] is not None:
-            gy = sum_to(xp, g * (-x if pw is None else -x + (pw - 1.0) * sp), y.shape)
+        if needs[1]:
+            gy = g * (-x if pw is None else -x + (pw - 1.0) * sp)
         gpw = None
-        if pw is not None and nf[3][0] is not None:
-            gpw = sum_to(xp, g * y * sp, pw.shape)
+        if pw is not None and needs[3]:
+            gpw = g * y * sp
         return gx, gy, None, gpw
 
 

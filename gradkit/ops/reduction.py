@@ -22,8 +22,6 @@ __all__ = [
     "argmin",
     "all",
     "any",
-    "return_max",
-    "return_min",
 ]
 
 return_max = namedtuple("max", ["values", "indices"])

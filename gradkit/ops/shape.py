@@ -10,7 +10,7 @@ from typing import Any
 from ..autograd.function import Op, mixed_device_error
 from ..autograd.shapes import expanded_shape
 from ..autograd.tensor import Tensor
-from ._util import promote, sum_to, wrap_dim
+from ._util import promote, wrap_dim
 
 __all__ = [
     "reshape",
@@ -18,16 +18,11 @@ __all__ = [
     "permute",
     "transpose",
     "t",
-    "T",
-    "mT",
     "unsqueeze",
     "squeeze",
     "flatten",
     "expand",
-    "expand_as",
     "broadcast_to",
-    "getitem",
-    "normalize_index",
     "cat",
     "concat",
     "stack",
@@ -147,7 +142,9 @@ class Transpose(Permute):
     node_name = "TransposeBackward0"
 
 
-class TOp(Permute):
+class MatrixTranspose(Permute):
+    """``t()``: the two dimensions of a matrix swapped (PyTorch names its node TBackward0)."""
+
     node_name = "TBackward0"
 
 
@@ -189,7 +186,7 @@ def t(input: Tensor) -> Tensor:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {n}D")
     if n < 2:
         return View.apply(input, shape=input._data.shape)
-    return TOp.apply(input, dims=(1, 0))
+    return MatrixTranspose.apply(input, dims=(1, 0))
 
 
 def T(input: Tensor) -> Tensor:
@@ -215,12 +212,11 @@ class Expand(Op):
 
     @staticmethod
     def forward(ctx, a, shape=None):
-        ctx.in_shape = a.shape
         return ctx.xp.broadcast_to(a, shape)
 
     @staticmethod
     def backward(ctx, g):
-        return (sum_to(ctx.xp, g, ctx.in_shape),)
+        return (g,)  # the engine sums it back over the expanded dims
 
 
 def expand(input: Tensor, *sizes: Any) -> Tensor:

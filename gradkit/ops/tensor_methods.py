@@ -125,6 +125,11 @@ def _new_tensor(
     )
 
 
+#: ops whose function is not a method (``where``'s method takes its arguments in another order)
+_NOT_METHODS = {"cat", "concat", "stack", "rsub", "where"}
+
+#: operators, in-place ops, conversions, and methods that have no function of their own or
+#: whose method differs from it; every other function of a family is a method too (``_derived``)
 _METHODS: dict[str, Any] = {
     # operators
     "__add__": ew.add,
@@ -158,78 +163,13 @@ _METHODS: dict[str, Any] = {
     "__invert__": ew.logical_not,
     "__getitem__": sh.getitem,
     "__setitem__": ip.setitem,
-    # arithmetic
-    "add": ew.add,
-    "sub": ew.sub,
-    "mul": ew.mul,
-    "div": ew.div,
-    "true_divide": ew.div,
-    "pow": ew.pow,
-    "neg": ew.neg,
-    "exp": ew.exp,
-    "log": ew.log,
-    "log1p": ew.log1p,
-    "sin": ew.sin,
-    "cos": ew.cos,
-    "sqrt": ew.sqrt,
-    "abs": ew.abs,
-    "reciprocal": ew.reciprocal,
-    "sign": ew.sign,
-    "clamp": ew.clamp,
-    "clip": ew.clamp,
-    "maximum": ew.maximum,
-    "minimum": ew.minimum,
-    "masked_fill": ew.masked_fill,
+    # methods only, or not as their function
     "where": _where,
-    "eq": ew.eq,
-    "ne": ew.ne,
-    "lt": ew.lt,
-    "le": ew.le,
-    "gt": ew.gt,
-    "ge": ew.ge,
-    "logical_and": ew.logical_and,
-    "logical_or": ew.logical_or,
-    "logical_not": ew.logical_not,
-    "isfinite": ew.isfinite,
-    "isnan": ew.isnan,
-    "isinf": ew.isinf,
-    # linear algebra
-    "mm": la.mm,
-    "matmul": la.matmul,
-    "mv": la.mv,
-    "dot": la.dot,
-    # reductions
-    "sum": red.sum,
-    "mean": red.mean,
-    "norm": red.norm,
-    "max": red.max,
-    "min": red.min,
-    "argmax": red.argmax,
-    "argmin": red.argmin,
-    "all": red.all,
-    "any": red.any,
-    # activations
-    "relu": act.relu,
-    "sigmoid": act.sigmoid,
-    "tanh": act.tanh,
-    "softmax": act.softmax,
-    "log_softmax": act.log_softmax,
-    # shape
-    "reshape": sh.reshape,
-    "view": sh.view,
+    "masked_fill": ew.masked_fill,
     "view_as": _view_as,
     "reshape_as": _view_as,
-    "permute": sh.permute,
-    "transpose": sh.transpose,
-    "t": sh.t,
-    "unsqueeze": sh.unsqueeze,
-    "squeeze": sh.squeeze,
-    "flatten": sh.flatten,
-    "expand": sh.expand,
     "expand_as": sh.expand_as,
-    "broadcast_to": sh.broadcast_to,
     # copies and conversions
-    "clone": conv.clone,
     "to": conv.to,
     "cpu": conv.cpu,
     "cuda": conv.cuda,
@@ -258,9 +198,19 @@ _METHODS: dict[str, Any] = {
 }
 
 
+def _derived() -> dict[str, Any]:
+    """Each family's functions as methods of the same name (``x.exp()`` is ``exp(x)``)."""
+    methods = {}
+    for family in (act, conv, ew, la, red, sh):
+        for name in family.__all__:
+            if name not in _NOT_METHODS:
+                methods[name] = getattr(family, name)
+    return methods
+
+
 def install() -> None:
     """Attach every method and operator to ``Tensor`` (idempotent)."""
-    for name, fn in _METHODS.items():
+    for name, fn in {**_derived(), **_METHODS}.items():
         setattr(Tensor, name, fn)
     Tensor.T = property(sh.T, doc="All dimensions reversed.")
     Tensor.mT = property(sh.mT, doc="The last two dimensions swapped.")

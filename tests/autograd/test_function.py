@@ -120,23 +120,45 @@ def test_wrong_number_of_gradients() -> None:
         Bad.apply(x).sum().backward()
 
 
-def test_wrong_gradient_shape_is_caught() -> None:
-    """A custom backward that forgets to sum over broadcast dims fails loudly (pytorch #65244)."""
+def test_broadcast_gradient_is_summed_as_in_pytorch() -> None:
+    """A backward may return its gradient at the broadcast shape: the engine sums it back
+    to the input's shape, as PyTorch's validate_outputs does (and as the built-in ops rely on)."""
 
     class Unreduced(Function):
         @staticmethod
-        def forward(ctx, x):
-            return x.expand(3, 2) * 1.0
+        def forward(ctx, x, w):
+            return x.expand(3, 2) * w
 
         @staticmethod
         def backward(ctx, g):
-            return g  # shape (3, 2) for an input of shape (2,)
+            return g * 2.0, g  # (3, 2) for inputs of shapes (2,) and (3, 1)
+
+    x = gradkit.ones(2, requires_grad=True)
+    w = gradkit.ones(3, 1, requires_grad=True)
+    out = Unreduced.apply(x, w)
+    out.backward(gradkit.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    assert x.grad.tolist() == [18.0, 24.0]  # 2 * column sums
+    assert w.grad.tolist() == [[3.0], [7.0], [11.0]]  # row sums
+    assert x.grad.shape == (2,) and w.grad.shape == (3, 1)
+
+
+def test_gradient_of_an_incompatible_shape_is_caught() -> None:
+    """A gradient that is not the input's shape nor one it broadcasts to fails loudly."""
+
+    class Wrong(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 1.0
+
+        @staticmethod
+        def backward(ctx, g):
+            return gradkit.ones(3)  # shape (3,) for an input of shape (2,)
 
     x = gradkit.ones(2, requires_grad=True)
     with pytest.raises(
-        RuntimeError, match=r"UnreducedBackward returned an invalid gradient.*\[3, 2\].*\[2\]"
+        RuntimeError, match=r"WrongBackward returned an invalid gradient.*\[3\].*\[2\]"
     ):
-        Unreduced.apply(x).sum().backward()
+        Wrong.apply(x).sum().backward()
 
 
 def test_wrong_gradient_type_is_caught() -> None:
