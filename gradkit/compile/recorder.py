@@ -153,7 +153,7 @@ class Recorder:
 
     def _line(self, kind: str, payload: tuple, out: Any) -> V:
         name = self.define(out)
-        self.lines.append((kind, payload, name))
+        self.lines.append((kind, payload, (name,)))
         return name
 
 

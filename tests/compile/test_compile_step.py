@@ -433,3 +433,46 @@ def test_a_leaf_passed_as_argument_gets_its_own_gradient() -> None:
         assert np.array_equal(compiled(x).numpy(force=True), step(x2).numpy(force=True))
         assert np.array_equal(x.grad.numpy(), x2.grad.numpy())
     assert compiled.counts["replayed"] == 3
+
+
+def test_broadcast_gradient_summed_by_the_engine_replays() -> None:
+    """A bias added by broadcasting: the engine sums its gradient back, and so does the
+    program (its own sum_to line)."""
+
+    def make():
+        w = gradkit.randn(6, 3, requires_grad=True)
+        b = gradkit.randn(3, requires_grad=True)
+        opt = gradkit.optim.SGD([w, b], lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((x.mm(w) + b) - y).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step, lambda: [w, b]
+
+    eager, comp, step = _twin_runs(make, _data(task="reg"))
+    assert step.reason is None
+    _assert_identical(eager, comp)
+
+
+def test_gradients_summed_where_a_tensor_is_used_twice() -> None:
+    def make():
+        w = gradkit.randn(6, 3, requires_grad=True)
+        opt = gradkit.optim.Adam([w], lr=0.01)
+
+        def step(x, y):
+            opt.zero_grad()
+            h = x.mm(w)
+            loss = (h * h + h - y).pow(2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return step, lambda: [w]
+
+    eager, comp, step = _twin_runs(make, _data(task="reg"))
+    assert step.reason is None
+    _assert_identical(eager, comp)
