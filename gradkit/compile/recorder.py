@@ -14,15 +14,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from heapq import heapify, heappop, heappush
 from typing import Any
 
 from ..autograd import creation as _creation
 from ..autograd import engine as _eng
 from ..autograd.function import Op
 from ..autograd.grad_mode import MODE
-from ..autograd.node import AccumulateGrad
-from ..autograd.shapes import expandable, sum_to
 from ..autograd.tensor import Tensor, _engine
 from ..backend.array_backend import ArrayBackend
 from ..nn.module import Module
@@ -146,11 +143,6 @@ class Recorder:
             self.paused -= 1
 
     # -- the step's own lines --
-    def add(self, a: tuple, b: tuple) -> tuple:
-        """``a + b`` of two gradients (the engine's sum of what reaches one output)."""
-        out = a[0] + b[0]
-        return out, self._line("add", (a[1], b[1]), out)
-
     def _line(self, kind: str, payload: tuple, out: Any) -> V:
         name = self.define(out)
         self.lines.append((kind, payload, (name,)))
@@ -378,6 +370,10 @@ def _rec_opt_step(self: Optimizer, closure: Any = None) -> Any:
 
 
 # ---------------------------------------------------------------- the recording backward
+# The real engine (autograd/engine.py) runs the backward; these variants of the
+# module-level functions it calls write down each array-level call.  Gradients are
+# found by id in the recorder's table: it keeps every array it saw alive, so ids stay
+# unique while recording.
 def _rec_backward(
     tensors: Any,
     grad_tensors: Any = None,
@@ -387,132 +383,114 @@ def _rec_backward(
 ) -> None:
     rec = _CURRENT[0]
     orig = _ORIG["backward"]
-    if rec is None or rec.paused:
-        return orig(tensors, grad_tensors, retain_graph, create_graph, inputs)
-    if create_graph or inputs is not None:
+    if rec is not None and not rec.paused and (create_graph or inputs is not None):
         rec.refuse("backward(inputs=...) or create_graph inside the step")
         with rec.pause():
             return orig(tensors, grad_tensors, retain_graph, create_graph, inputs)
-    _eng._no_create_graph(create_graph)
-    ts = _eng._as_tuple(tensors)
-    gs = _eng._as_tuple(grad_tensors) if grad_tensors is not None else (None,) * len(ts)
-    if len(gs) != len(ts):
-        raise RuntimeError(f"got {len(gs)} gradients for {len(ts)} tensors")
-    edges, seeds = [], []
-    for i, (t, g) in enumerate(zip(ts, gs)):
-        edge, ga = _eng._root(i, t, g)
+    return orig(tensors, grad_tensors, retain_graph, create_graph, inputs)
+
+
+def _rec_root(i: int, t: Any, g: Any) -> tuple:
+    """A root's starting gradient: the gradient passed (an array of the program, or one
+    from outside, guarded) or one the engine made (ones, or a cast): a constant."""
+    edge, ga = _ORIG["_root"](i, t, g)
+    rec = _CURRENT[0]
+    if rec is not None and not rec.paused:
         if g is not None and ga is g._data:
-            ref = rec.template(g)
+            rec.template(g)
         else:
             rec.made(ga)
-            ref = rec._made[id(ga)]
-        edges.append(edge)
-        seeds.append((ga, ref))
-    _record_execute(rec, edges, seeds, bool(retain_graph), ts[0]._be)
+    return edge, ga
 
 
-def _record_execute(rec: Recorder, edges: list, seeds: list, retain_graph: bool, be: Any) -> None:
-    """``engine._execute`` for ``backward()``, step for step, writing down each call."""
-    buffers: dict[Any, list] = {}
-    queue: list = []
-    for (node, nr), gv in zip(edges, seeds):
-        b = buffers.get(node)
-        if b is None:
-            b = buffers[node] = [None] * node._num_outputs
-            queue.append((node._prio, node))
-        b[nr] = gv if b[nr] is None else rec.add(b[nr], gv)
-    heapify(queue)
-    borrowed = _eng._Borrowed()
-    for g, _ in seeds:
-        borrowed.add(g)
-    prev_mode = MODE.enabled
-    MODE.enabled = False
+class _Returned:
+    """Stands in for a node's op class during one backward call, to see whether the
+    op's backward returned one array or a tuple (the engine makes both a tuple, the
+    program calls the backward itself)."""
+
+    __slots__ = ("op", "value")
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+        self.value: Any = None
+
+    def backward(self, ctx: Any, *grads: Any) -> Any:
+        self.value = self.op.backward(ctx, *grads)
+        return self.value
+
+
+def _rec_run_node(node: Any, buf: list, borrowed: Any, be: Any) -> tuple | None:
+    rec = _CURRENT[0]
+    orig = _ORIG["_run_node"]
+    if rec is None or rec.paused:
+        return orig(node, buf, borrowed, be)
+    if node._retained is not None:
+        rec.refuse("retain_grad() on a tensor of the step")
+    if node._user:  # a user Function's backward runs ops: each is recorded as it runs
+        return orig(node, buf, borrowed, be)
+    ins = tuple(None if g is None else rec.ref_array(g) for g in buf)
+    probe = _Returned(node._fn)
+    node._fn = probe
     try:
-        while queue:
-            node = heappop(queue)[1]
-            buf = buffers.pop(node)
-            if node.__class__ is AccumulateGrad:
-                if buf[0] is not None:
-                    _record_accumulate(rec, node.variable, buf[0], borrowed)
-                continue
-            arrays = [None if b is None else b[0] for b in buf]
-            if node._retained is not None:
-                rec.refuse("retain_grad() on a tensor of the step")
-                _eng._retain(node, arrays)
-            live = False
-            for g in arrays:
-                if g is not None:
-                    live = True
-                    borrowed.add(g)
-            grads_in = None
-            refs_in: tuple = ()
-            if live:
-                if node._freed:
-                    raise RuntimeError(_eng._freed_message(node))
-                for r in node._versions:
-                    if r[0].value != r[1]:
-                        raise RuntimeError(_eng._inplace_message(node, r))
-                if node._user:
-                    grads_in = node._call(arrays)
-                    refs_in = tuple(None if g is None else rec.ref_array(g) for g in grads_in)
-                    for g in grads_in:
-                        if g is not None:
-                            borrowed.add(g)
-                else:
-                    with rec.pause():
-                        if node._quiet:
-                            with be.quiet_fp():
-                                grads_in = node._fn.backward(node, *arrays)
-                        else:
-                            grads_in = node._fn.backward(node, *arrays)
-                    single = grads_in.__class__ is not tuple
-                    if single:
-                        grads_in = (grads_in,)
-                    refs_in = tuple(None if g is None else rec.define(g) for g in grads_in)
-                    ins = tuple(None if b is None else b[1] for b in buf)
-                    rec.lines.append(("bwd", (node, ins, single, be), refs_in))
-            if not retain_graph and (node._user or node.saved is not None):
-                node._release()
-            for i, (nxt, nr) in enumerate(node.next_functions):
-                if nxt is None:
-                    continue
-                gv = None
-                if grads_in is not None and grads_in[i] is not None:
-                    g = grads_in[i]
-                    ref = refs_in[i]
-                    if nr:
-                        shape, dt = nxt._ometa[nr]
-                    else:
-                        shape, dt = nxt._oshape, nxt._odtype
-                    if g.shape != shape:  # the engine sums a broadcast gradient back
-                        if not expandable(shape, g.shape):
-                            raise _eng._bad_shape(node, i, g, shape)
-                        g = sum_to(node.xp, g, shape)
-                        ref = rec._line("sum_to", (ref, shape, C(node.xp)), g)
-                    if g.dtype is not dt and g.dtype != dt:
-                        g = node.xp.astype(g, dt)
-                        ref = rec._line("cast", (ref, C(dt), C(node.xp)), g)
-                    gv = (g, ref)
-                b = buffers.get(nxt)
-                if b is None:
-                    b = buffers[nxt] = [None] * nxt._num_outputs
-                    b[nr] = gv
-                    heappush(queue, (nxt._prio, nxt))
-                elif gv is not None:
-                    old = b[nr]
-                    b[nr] = gv if old is None else rec.add(old, gv)
+        with rec.pause():
+            grads_in = orig(node, buf, borrowed, be)
     finally:
-        MODE.enabled = prev_mode
+        del node._fn
+    if grads_in is not None:
+        single = probe.value.__class__ is not tuple
+        refs = tuple(None if g is None else rec.define(g) for g in grads_in)
+        rec.lines.append(("bwd", (node, ins, single, be), refs))
+    return grads_in
 
 
-def _record_accumulate(rec: Recorder, leaf: Tensor, gv: tuple, borrowed: Any) -> None:
-    g, ref = gv
+def _rec_fit(node: Any, i: int, g: Any, shape: tuple, dt: Any) -> Any:
+    """The engine's ``_fit`` as up to two lines: the sum back to the input's shape, then
+    the cast to its dtype (each one call of the engine's own ``_fit``)."""
+    rec = _CURRENT[0]
+    orig = _ORIG["_fit"]
+    if rec is None or rec.paused:
+        return orig(node, i, g, shape, dt)
+    xp = C(node.xp)
+    if g.shape != shape:
+        ref = rec.ref_array(g)
+        g = orig(node, i, g, shape, g.dtype)
+        rec._line("sum_to", (ref, shape, xp), g)
+    if g.dtype != dt:
+        ref = rec.ref_array(g)
+        g = orig(node, i, g, shape, dt)
+        rec._line("cast", (ref, C(dt), xp), g)
+    return g
+
+
+def _rec_sum_grads(a: Any, b: Any) -> Any:
+    rec = _CURRENT[0]
+    out = _ORIG["_sum_grads"](a, b)
+    if rec is not None and not rec.paused:
+        rec._line("add", (rec.ref_array(a), rec.ref_array(b)), out)
+    return out
+
+
+def _rec_accumulate(leaf: Tensor, g: Any, borrowed: Any) -> None:
+    rec = _CURRENT[0]
+    orig = _ORIG["_accumulate"]
+    if rec is None or rec.paused:
+        return orig(leaf, g, borrowed)
     be = leaf._be
     copy = borrowed.holds(g) or be.is_view(g)
     if be.fix(g) is not g:
         rec.refuse("a gradient that is not an array of its device")
-    rec.lines.append(("acc", (rec.tensor(leaf), ref, copy, be), ()))
-    _eng._accumulate(leaf, g, borrowed)
+    rec.lines.append(("acc", (rec.tensor(leaf), rec.ref_array(g), copy, be), ()))
+    with rec.pause():
+        return orig(leaf, g, borrowed)
+
+
+def _rec_grad_impl(*args: Any) -> Any:
+    rec = _CURRENT[0]
+    if rec is not None and not rec.paused:
+        rec.refuse("autograd.grad inside the step is not captured")
+        with rec.pause():
+            return _ORIG["_grad_impl"](*args)
+    return _ORIG["_grad_impl"](*args)
 
 
 # ---------------------------------------------------------------- installing the variants
@@ -522,6 +500,12 @@ def _patches() -> list[tuple[Any, str, str, Any]]:
     out = [
         (Op, "apply", "Op.apply", classmethod(_rec_op_apply)),
         (_engine, "backward", "backward", _rec_backward),
+        (_eng, "_root", "_root", _rec_root),
+        (_eng, "_run_node", "_run_node", _rec_run_node),
+        (_eng, "_fit", "_fit", _rec_fit),
+        (_eng, "_sum_grads", "_sum_grads", _rec_sum_grads),
+        (_eng, "_accumulate", "_accumulate", _rec_accumulate),
+        (_eng, "_grad_impl", "_grad_impl", _rec_grad_impl),
         (_ew, "_nograd_binary", "_nograd_binary", _rec_nograd_binary),
         (_ew, "_unary_test", "_unary_test", _rec_unary_test),
         (_creation, "_finish", "_finish", _rec_finish),
