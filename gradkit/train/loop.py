@@ -98,7 +98,7 @@ class Trainer:
         self.host = data.x_train._be.is_host
         self.hooks = Hooks(hooks)
         #: the captured step (``loop.compile``), or None: eager
-        self._compiled = compile_step(self._step_on) if getattr(loop, "compile", False) else None
+        self._compiled = compile_step(self._step) if getattr(loop, "compile", False) else None
 
     # -- one optimizer step ---------------------------------------------------------------
     def _batch(self, micro: int) -> tuple[Any, Any, int]:
@@ -109,54 +109,36 @@ class Trainer:
             return d.x_train, d.y_train, epoch
         return d.x_train[idx], d.y_train[idx], epoch
 
-    def _step(self, micro: int) -> tuple[Any, Any, Any, Any, int]:
-        """Zero (as configured), run ``accumulate`` micro-batches; returns the summed loss."""
-        mode = self.loop.zero_grad
-        if mode is ZeroGrad.set_to_none:
-            self.optimizer.zero_grad(set_to_none=True)
-        elif mode is ZeroGrad.zero:
-            self.optimizer.zero_grad(set_to_none=False)
-        k = self.loop.accumulate
-        total = out = xb = yb = None
-        epoch = 0
-        for _ in range(k):
-            xb, yb, epoch = self._batch(micro)
-            micro += 1
-            out = self.model(xb)
-            loss = self.model.loss(out, yb)
-            if self.model.manual:
-                self.model.backward(xb, out, yb, scale=1.0 / k)
-            else:
-                (loss / k if k > 1 else loss).backward()
-            loss = loss.detach()
-            total = loss if total is None else total + loss
-        return total, out, yb, epoch, micro
-
-    def _train_step(self, micro: int) -> tuple[Any, Any, Any, Any, int]:
-        """``_step`` and ``optimizer.step()``: eagerly, or captured once and replayed
-        (``loop.compile``)."""
-        if self._compiled is None:
-            result = self._step(micro)
-            self.optimizer.step()
-            return result
-        pairs = []
+    def _micro_batches(self, micro: int) -> tuple[list, int, int]:
+        """The ``accumulate`` micro-batches of the step that starts at micro-batch
+        ``micro``, flat (x0, y0, x1, y1, ...); the epoch of the last; the next ``micro``."""
+        pairs: list = []
         epoch = 0
         for _ in range(self.loop.accumulate):
             xb, yb, epoch = self._batch(micro)
             micro += 1
             pairs += [xb, yb]
-        total, out = self._compiled(*pairs)
+        return pairs, epoch, micro
+
+    def _train_step(self, micro: int) -> tuple[Any, Any, Any, int, int]:
+        """One optimizer step from micro-batch ``micro``: ``_step`` on its micro-batches,
+        called as it is, or captured once and replayed (``loop.compile``).  Returns the
+        summed loss, the last output and targets, the epoch and the next ``micro``."""
+        pairs, epoch, micro = self._micro_batches(micro)
+        step = self._step if self._compiled is None else self._compiled
+        total, out = step(*pairs)
         return total, out, pairs[-1], epoch, micro
 
-    def _step_on(self, *pairs: Any) -> tuple[Any, Any]:
-        """One optimizer step on the given micro-batches (x0, y0, x1, y1, ...): what
-        ``loop.compile`` captures.  The same calls as ``_step`` + ``optimizer.step()``."""
+    def _step(self, *pairs: Any) -> tuple[Any, Any]:
+        """The step itself, eager or captured: zero the gradients (as configured), forward
+        and backward each micro-batch of ``pairs`` (x0, y0, x1, y1, ...), then
+        ``optimizer.step()``.  Returns the summed loss and the last output."""
         mode = self.loop.zero_grad
         if mode is ZeroGrad.set_to_none:
             self.optimizer.zero_grad(set_to_none=True)
         elif mode is ZeroGrad.zero:
             self.optimizer.zero_grad(set_to_none=False)
-        k = self.loop.accumulate
+        k = len(pairs) // 2
         total = out = None
         for i in range(k):
             xb, yb = pairs[2 * i], pairs[2 * i + 1]
