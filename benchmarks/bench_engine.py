@@ -195,6 +195,41 @@ def mlp_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
+def mlp_compiled(env: Env) -> Callable[[dict], float]:
+    """``mlp_gradkit``'s step through ``gradkit.compile_step`` (its two recorded steps
+    are inside the timing)."""
+
+    def run(d: dict) -> float:
+        dev = env.device
+        x = gradkit.tensor(d["x"], device=dev)
+        y = gradkit.tensor(d["y"], device=dev)
+        w1 = gradkit.tensor(d["w1"], device=dev, requires_grad=True)
+        w2 = gradkit.tensor(d["w2"], device=dev, requires_grad=True)
+        lr = d["lr"]
+
+        @gradkit.compile_step
+        def step(x, y):
+            y_pred = x.mm(w1).clamp(min=0).mm(w2)
+            loss = (y_pred - y).pow(2).sum()
+            loss.backward()
+            with gradkit.no_grad():
+                w1.sub_(lr * w1.grad)
+                w2.sub_(lr * w2.grad)
+                w1.grad.zero_()
+                w2.grad.zero_()
+            return loss
+
+        env.sync()
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            loss = step(x, y)
+        d["loss"] = loss.item()
+        env.sync()
+        return time.perf_counter() - t0
+
+    return run
+
+
 def mlp_torch(torch) -> Callable[[dict], float]:
     def run(d: dict) -> float:
         x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
@@ -349,6 +384,31 @@ def chain_gradkit(env: Env) -> Callable[[dict], float]:
                 y = y * c
                 y = y + 0.01
             y.sum().backward()
+        env.sync()
+        elapsed = time.perf_counter() - t0
+        d["loss"], d["grad"] = y.sum().item(), x.grad.cpu().numpy() / d["chains"]
+        return elapsed
+
+    return run
+
+
+def chain_compiled(env: Env) -> Callable[[dict], float]:
+    def run(d: dict) -> float:
+        x = gradkit.tensor(d["x"], device=env.device, requires_grad=True)
+        c = gradkit.tensor(d["c"], device=env.device)
+
+        @gradkit.compile_step
+        def chain(x):
+            y = x
+            for _ in range(CHAIN // 2):
+                y = y * c
+                y = y + 0.01
+            y.sum().backward()
+            return y
+
+        t0 = time.perf_counter()
+        for _ in range(d["chains"]):
+            y = chain(x)
         env.sync()
         elapsed = time.perf_counter() - t0
         d["loss"], d["grad"] = y.sum().item(), x.grad.cpu().numpy() / d["chains"]
@@ -595,6 +655,64 @@ def nn_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
+def nn_compiled(env: Env, adam: bool = False) -> Callable[[dict], float]:
+    """``nn_gradkit``'s step (the Trainer's order) through ``gradkit.compile_step``."""
+
+    def run(d: dict) -> float:
+        model = _nn_model(gradkit, d, env.device)
+        x = gradkit.tensor(d["x"], device=env.device)
+        y = gradkit.tensor(d["y"], device=env.device)
+        loss_fn = gradkit.nn.MSELoss(reduction="sum")
+        if adam:
+            opt = gradkit.optim.Adam(model.parameters(), lr=d["lr"])
+        else:
+            opt = gradkit.optim.SGD(model.parameters(), lr=d["lr"])
+
+        @gradkit.compile_step
+        def step(x, y):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        env.sync()
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            loss = step(x, y)
+        d["loss"] = loss.item()
+        env.sync()
+        return time.perf_counter() - t0
+
+    return run
+
+
+def nn_adam(env: Env, compiled: bool) -> Callable[[dict], float]:
+    """The nn step with Adam, eagerly or compiled (no floor: Adam's update is the same
+    array code in both)."""
+    if compiled:
+        return nn_compiled(env, adam=True)
+
+    def run(d: dict) -> float:
+        model = _nn_model(gradkit, d, env.device)
+        x = gradkit.tensor(d["x"], device=env.device)
+        y = gradkit.tensor(d["y"], device=env.device)
+        loss_fn = gradkit.nn.MSELoss(reduction="sum")
+        opt = gradkit.optim.Adam(model.parameters(), lr=d["lr"])
+        env.sync()
+        t0 = time.perf_counter()
+        for _ in range(d["steps"]):
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+        d["loss"] = loss.item()
+        env.sync()
+        return time.perf_counter() - t0
+
+    return run
+
+
 def nn_torch(torch) -> Callable[[dict], float]:
     def run(d: dict) -> float:
         model = _nn_model(torch, d)
@@ -655,6 +773,12 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
         if floor is pow3_floor:
             case.impls["numpy x**3"] = pow3_floor(env, generic=True)
         case.impls["gradkit"] = gk(env)
+        compiled = {mlp_floor: mlp_compiled, nn_floor: nn_compiled, chain_floor: chain_compiled}
+        if floor in compiled:
+            case.impls["compiled"] = compiled[floor](env)
+        if floor is nn_floor:
+            case.impls["adam"] = nn_adam(env, False)
+            case.impls["adam compiled"] = nn_adam(env, True)
         if torch is not None and env.device == "cpu":
             case.impls["torch"] = tt(torch)
     return cases
@@ -738,7 +862,7 @@ def main() -> None:
         steady = _steady_column(argv)
     cases = {c.name: c for c in build_cases(env, args.quick, None)}
     header = (
-        f"{'case':42s} {'impl':10s} {'median':>9s} {'unit':>7s} {'vs floor':>9s} {'vs torch':>9s}"
+        f"{'case':42s} {'impl':13s} {'median':>9s} {'unit':>7s} {'vs floor':>9s} {'vs torch':>9s}"
     )
     if steady is not None:
         header += f" {'steady malloc':>14s} {'vs floor':>9s}"
@@ -751,7 +875,7 @@ def main() -> None:
             value = med * case.scale / case.per
             vs_torch = f"{med / tt:8.2f}x" if tt else f"{'':9s}"
             line = (
-                f"{name:42s} {impl:10s} {value:9.2f} {case.unit:>7s} {med / floor:8.2f}x {vs_torch}"
+                f"{name:42s} {impl:13s} {value:9.2f} {case.unit:>7s} {med / floor:8.2f}x {vs_torch}"
             )
             if steady is not None and name in steady and impl in steady[name]:
                 s_med = steady[name][impl]

@@ -55,6 +55,7 @@ from .backend import (
 )
 from .backend.dtypes import bool_ as bool
 from .backend.dtypes import float32, float64, int32, int64
+from .compile import compile_step
 from .ops import *  # noqa: F403 (every family's __all__, see ops/__init__.py)
 
 float = float32

@@ -13,6 +13,13 @@
    (``autograd.grad`` captures instead, and runs only the part of the graph it needs).
 
 Everything runs under ``no_grad``: backward formulas build no graph.
+
+Every array-level thing the engine does is a call of a module-level function:
+``_root`` (a root's starting gradient), ``_run_node`` (a node's backward),
+``_fit`` (a gradient made to fit its input), ``_sum_grads`` and ``_accumulate``.
+``compile/recorder.py`` swaps them for recording variants while it captures a step,
+so a captured step goes through this loop too.  ``_fit`` and ``_sum_grads`` are
+called only on the branches that need them: the common path pays nothing for it.
 """
 
 from __future__ import annotations
@@ -209,7 +216,7 @@ def _execute(
         if b is None:
             b = buffers[node] = [None] * node._num_outputs
             queue.append((node._prio, node))
-        b[nr] = g if b[nr] is None else b[nr] + g
+        b[nr] = g if b[nr] is None else _sum_grads(b[nr], g)
     heapify(queue)
     # gradients other nodes may still hold: copied before they become a leaf's .grad
     borrowed = _Borrowed()
@@ -291,13 +298,8 @@ def _send(node: Node, grads_in: tuple | None, buffers: dict, queue: list) -> Non
             else:
                 shape = nxt._oshape
                 dt = nxt._odtype
-            if g.shape != shape:
-                if not expandable(shape, g.shape):
-                    raise _bad_shape(node, i, g, shape)
-                g = sum_to(node.xp, g, shape)
-            gdt = g.dtype
-            if gdt is not dt and gdt != dt:
-                g = node.xp.astype(g, dt)
+            if g.shape != shape or (g.dtype is not dt and g.dtype != dt):
+                g = _fit(node, i, g, shape, dt)
         b = buffers.get(nxt)
         if b is None:  # first edge into nxt: it joins the queue
             if nxt._num_outputs == 1:
@@ -308,7 +310,25 @@ def _send(node: Node, grads_in: tuple | None, buffers: dict, queue: list) -> Non
             heappush(queue, (nxt._prio, nxt))
         elif g is not None:
             old = b[nr]
-            b[nr] = g if old is None else old + g
+            b[nr] = g if old is None else _sum_grads(old, g)
+
+
+def _fit(node: Node, i: int, g: Any, shape: tuple, dt: Any) -> Any:
+    """Gradient ``g`` that ``node`` returned for its input ``i``, made to fit that input:
+    summed over the dimensions the forward broadcast, cast to its dtype.  Called only
+    when ``g`` does not fit already."""
+    if g.shape != shape:
+        if not expandable(shape, g.shape):
+            raise _bad_shape(node, i, g, shape)
+        g = sum_to(node.xp, g, shape)
+    if g.dtype != dt:
+        g = node.xp.astype(g, dt)
+    return g
+
+
+def _sum_grads(a: Any, b: Any) -> Any:
+    """Two gradients that reached the same output (a tensor used twice): their sum."""
+    return a + b
 
 
 def _accumulate(leaf: Tensor, g: Any, borrowed: _Borrowed) -> None:

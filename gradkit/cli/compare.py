@@ -4,7 +4,9 @@ parameters on identical batches (primary config ``conf/compare.yaml``).
 
 Prints a table, writes ``report.json``, ``report.md`` and ``curves.png`` in the
 run folder, and exits 1 when a mode's gradients leave autograd's beyond the
-tolerance, naming the parameter.
+tolerance, naming the parameter.  With ``loop.compile=true`` each mode's step also
+runs captured (``gradkit.compile_step``) on a copy of its model: the table and the
+report add its time per step and whether it is bit-identical to the eager mode.
 """
 
 from __future__ import annotations
@@ -59,24 +61,18 @@ def _twins(cfg: DictConfig) -> dict[str, str]:
     return {m: paths[m] for m in order if m in paths}
 
 
-def _table(rows: list[dict]) -> Any:
+def _table(rows: list[dict], compiled: bool) -> Any:
     from rich.table import Table
 
     t = Table(title="gradient modes, trained in lockstep")
-    for col in (
-        "mode",
-        "final loss",
-        "max |Δgrad|",
-        "max rel Δgrad",
-        "fwd ms",
-        "bwd ms",
-        "step ms",
-        "ms/step",
-        "vs autograd",
-    ):
+    cols = ["mode", "final loss", "max |Δgrad|", "max rel Δgrad", "fwd ms", "bwd ms"]
+    cols += ["step ms", "ms/step", "vs autograd"]
+    if compiled:
+        cols += ["compiled ms/step", "vs eager", "bit-identical"]
+    for col in cols:
         t.add_column(col, justify="left" if col == "mode" else "right")
     for r in rows:
-        t.add_row(
+        cells = [
             r["mode"],
             f"{r['final_loss']:.5g}",
             f"{r['max_abs_grad_diff']:.2e}",
@@ -86,8 +82,29 @@ def _table(rows: list[dict]) -> Any:
             f"{r['step_ms']:.3f}",
             f"{r['ms_per_step']:.3f}",
             f"{r['vs_autograd']:.2f}x",
-        )
+        ]
+        if compiled:
+            cells += [
+                f"{r['compiled_ms_per_step']:.3f}",
+                f"{r['compiled_vs_eager']:.2f}x",
+                "yes" if r["compiled_identical"] else "NO",
+            ]
+        t.add_row(*cells)
     return t
+
+
+def _compiled_twins(cfg: DictConfig, ds: Any, dev: Any, paths: dict, start: dict) -> dict:
+    """``loop.compile=true``: for each mode, a copy of its model from the same parameters
+    and its own optimizer, to run the same steps captured."""
+    import gradkit
+
+    twins = {}
+    for mode, path in paths.items():
+        gradkit.manual_seed(cfg.seed)
+        model = build_model(cfg.model, ds, target=path).to(dev)
+        model.load_state_dict(start)
+        twins[mode] = (model, build_optimizer(cfg.optimizer, model))
+    return twins
 
 
 @exit_codes("compare")
@@ -110,12 +127,14 @@ def run(cfg: DictConfig) -> float:
     for m in models.values():
         m.load_state_dict(start)
     optimizers = {mode: build_optimizer(cfg.optimizer, m) for mode, m in models.items()}
+    twins = _compiled_twins(cfg, ds, dev, paths, start) if loop.compile else None
     steps = loop.steps or 100
     log.info(
-        "comparing %s on %s for %d steps",
+        "comparing %s on %s for %d steps%s",
         ", ".join(f"{m} ({paths[m].split('.')[-1]})" for m in models),
         dev,
         steps,
+        ", each eager and compiled" if twins else "",
     )
     cmp = compare_modes(
         models,
@@ -127,6 +146,7 @@ def run(cfg: DictConfig) -> float:
         dev,
         cfg.compare.atol,
         cfg.compare.rtol,
+        compiled=twins,
     )
     choices = hydra.core.hydra_config.HydraConfig.get().runtime.choices
     meta = {
@@ -142,7 +162,12 @@ def run(cfg: DictConfig) -> float:
     write_json(cmp, folder / "report.json", meta)
     write_markdown(cmp, folder / "report.md", meta, "curves.png" if drew else None)
     rows = summary_rows(cmp)
-    console().print(_table(rows))
+    console().print(_table(rows, cmp.compiled))
+    for r in rows if cmp.compiled else ():
+        if r["compiled_reason"] is not None:
+            log.warning("%s: the compiled step ran eagerly: %s", r["mode"], r["compiled_reason"])
+        elif not r["compiled_identical"]:
+            log.warning("%s: the compiled step's numbers differ from eager's", r["mode"])
     worst = max((r["max_abs_grad_diff"] for r in rows), default=0.0)
     write_result(
         folder,

@@ -4,7 +4,10 @@ parameters on identical batches.
 
 Each step records every mode's loss, each parameter's largest absolute and
 relative gradient difference from autograd's, and the time of the forward pass,
-the backward pass and the optimizer step.
+the backward pass and the optimizer step.  With compiled twins (``loop.compile``),
+each mode's step also runs captured (:func:`gradkit.compile_step`) on a copy of its
+model from the same start: its time per step, and whether its losses and final
+parameters are bit-identical to the eager mode's.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..compile import CompiledStep, compile_step
 from ..data.batches import Batches
 from ..data.dataset import TensorData
 
@@ -35,9 +39,23 @@ class ModeTrace:
     abs_diff: dict[str, list[float]] = field(default_factory=dict)
     #: parameter -> per-step max |g - g_autograd| / max |g_autograd|
     rel_diff: dict[str, list[float]] = field(default_factory=dict)
+    #: the compiled twin (empty without one): its loss and time of each step, whether
+    #: that step was replayed (not recorded or run eagerly)
+    compiled_loss: list[float] = field(default_factory=list)
+    compiled_ms: list[float] = field(default_factory=list)
+    compiled_replayed: list[bool] = field(default_factory=list)
+    #: why the compiled twin ran eagerly (None: it was captured)
+    compiled_reason: str | None = None
+    #: its losses and final parameters are the eager mode's, bit for bit
+    compiled_identical: bool | None = None
 
     def ms_per_step(self) -> float:
         return float(np.mean(np.add(np.add(self.forward_ms, self.backward_ms), self.step_ms)))
+
+    def compiled_ms_per_step(self) -> float:
+        """Mean time of the compiled twin's replayed steps (nan when none was replayed)."""
+        ms = [t for t, r in zip(self.compiled_ms, self.compiled_replayed) if r]
+        return float(np.mean(ms)) if ms else float("nan")
 
 
 @dataclass
@@ -51,6 +69,8 @@ class Comparison:
     rtol: float
     #: (mode, parameter) -> (first step over the tolerance, largest difference, its step)
     disagreements: dict[tuple[str, str], tuple[int, float, int]] = field(default_factory=dict)
+    #: each mode also ran compiled (``loop.compile``)
+    compiled: bool = False
 
     @property
     def agree(self) -> bool:
@@ -70,6 +90,30 @@ def _host_grads(model: Any) -> dict[str, np.ndarray]:
     }
 
 
+def _compiled_step(model: Any, optimizer: Any) -> CompiledStep:
+    """The step a mode times (forward, loss, backward, optimizer step), captured; its
+    ``zero_grad()`` stays outside, untimed, as in the eager mode."""
+
+    def step(xb: Any, yb: Any) -> Any:
+        out = model(xb)
+        loss = model.loss(out, yb)
+        if model.manual:
+            model.backward(xb, out, yb)
+        else:
+            loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    return compile_step(step, warn=False)
+
+
+def _same_parameters(a: Any, b: Any) -> bool:
+    return all(
+        np.array_equal(p.numpy(force=True), q.numpy(force=True))
+        for p, q in zip(a.parameters(), b.parameters())
+    )
+
+
 def compare_modes(
     models: dict[str, Any],
     optimizers: dict[str, Any],
@@ -80,9 +124,11 @@ def compare_modes(
     device: Any,
     atol: float,
     rtol: float,
+    compiled: dict[str, tuple[Any, Any]] | None = None,
 ) -> Comparison:
     """Train every mode ``steps`` times on the same batches; ``models`` must include
-    ``autograd``, the reference."""
+    ``autograd``, the reference.  ``compiled``: mode -> (model, optimizer), a twin of
+    that mode from the same parameters, trained alongside with its step captured."""
     be = data.x_train._be
     names = [n for n, _ in models["autograd"].named_parameters()]
     traces = {m: ModeTrace(m, type(models[m]).__name__) for m in models}
@@ -90,7 +136,8 @@ def compare_modes(
         t.abs_diff = {n: [] for n in names}
         t.rel_diff = {n: [] for n in names}
     batches = Batches(len(data.x_train), batch_size, seed, device)
-    cmp = Comparison(traces, names, steps, atol, rtol)
+    cmp = Comparison(traces, names, steps, atol, rtol, compiled=bool(compiled))
+    twins = {m: (mo, op, _compiled_step(mo, op)) for m, (mo, op) in (compiled or {}).items()}
     for step in range(steps):
         epoch, k = divmod(step, batches.per_epoch)
         idx = batches.indices(epoch, k)
@@ -122,6 +169,18 @@ def compare_modes(
             tr.forward_ms.append((t1 - t0) * 1e3)
             tr.backward_ms.append((t2 - t1) * 1e3)
             tr.step_ms.append((t4 - t3) * 1e3)
+        for mode, (_, opt, cstep) in twins.items():
+            tr = traces[mode]
+            opt.zero_grad()
+            replays = cstep.counts["replayed"]
+            be.synchronize()
+            t0 = time.perf_counter()
+            loss = cstep(xb, yb)
+            be.synchronize()
+            t1 = time.perf_counter()
+            tr.compiled_loss.append(loss.item())
+            tr.compiled_ms.append((t1 - t0) * 1e3)
+            tr.compiled_replayed.append(cstep.counts["replayed"] > replays)
         ref = grads["autograd"]
         for mode, g in grads.items():
             for n in names:
@@ -134,4 +193,10 @@ def compare_modes(
                     if diff > worst:
                         worst, at = diff, step + 1
                     cmp.disagreements[(mode, n)] = (first, worst, at)
+    for mode, (model, _, cstep) in twins.items():
+        tr = traces[mode]
+        tr.compiled_reason = cstep.reason
+        tr.compiled_identical = tr.compiled_loss == tr.loss and _same_parameters(
+            model, models[mode]
+        )
     return cmp

@@ -49,6 +49,9 @@ class LoopConfig:
     #: steps between checkpoints (0: only at the end and on Ctrl-C)
     checkpoint_every: int = 0
     progress: ProgressMode = ProgressMode.auto
+    #: capture the step once and replay it (``gradkit.compile_step``); falls back to eager,
+    #: with a warning that says why, where a step cannot be captured
+    compile: bool = False
 
     def __post_init__(self) -> None:
         for key in ("batch_size", "eval_every", "checkpoint_every"):

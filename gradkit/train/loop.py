@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..autograd.grad_mode import no_grad
+from ..compile import compile_step
 from ..data.batches import Batches
 from ..data.dataset import TensorData
 from ..runtime import signals
@@ -92,6 +93,8 @@ class Trainer:
         self.reporter: Reporter = reporter_factory(self.total, self.metric_name)
         self.host = data.x_train._be.is_host
         self.hooks = Hooks(hooks)
+        #: the captured step (``loop.compile``), or None: eager
+        self._compiled = compile_step(self._step) if getattr(loop, "compile", False) else None
 
     # -- one optimizer step ---------------------------------------------------------------
     def _batch(self, micro: int) -> tuple[Any, Any, int]:
@@ -102,19 +105,39 @@ class Trainer:
             return d.x_train, d.y_train, epoch
         return d.x_train[idx], d.y_train[idx], epoch
 
-    def _step(self, micro: int) -> tuple[Any, Any, Any, Any, int]:
-        """Zero (as configured), run ``accumulate`` micro-batches; returns the summed loss."""
+    def _micro_batches(self, micro: int) -> tuple[list, int, int]:
+        """The ``accumulate`` micro-batches of the step that starts at micro-batch
+        ``micro``, flat (x0, y0, x1, y1, ...); the epoch of the last; the next ``micro``."""
+        pairs: list = []
+        epoch = 0
+        for _ in range(self.loop.accumulate):
+            xb, yb, epoch = self._batch(micro)
+            micro += 1
+            pairs += [xb, yb]
+        return pairs, epoch, micro
+
+    def _train_step(self, micro: int) -> tuple[Any, Any, Any, int, int]:
+        """One optimizer step from micro-batch ``micro``: ``_step`` on its micro-batches,
+        called as it is, or captured once and replayed (``loop.compile``).  Returns the
+        summed loss, the last output and targets, the epoch and the next ``micro``."""
+        pairs, epoch, micro = self._micro_batches(micro)
+        step = self._step if self._compiled is None else self._compiled
+        total, out = step(*pairs)
+        return total, out, pairs[-1], epoch, micro
+
+    def _step(self, *pairs: Any) -> tuple[Any, Any]:
+        """The step itself, eager or captured: zero the gradients (as configured), forward
+        and backward each micro-batch of ``pairs`` (x0, y0, x1, y1, ...), then
+        ``optimizer.step()``.  Returns the summed loss and the last output."""
         mode = self.loop.zero_grad
         if mode is ZeroGrad.set_to_none:
             self.optimizer.zero_grad(set_to_none=True)
         elif mode is ZeroGrad.zero:
             self.optimizer.zero_grad(set_to_none=False)
-        k = self.loop.accumulate
-        total = out = xb = yb = None
-        epoch = 0
-        for _ in range(k):
-            xb, yb, epoch = self._batch(micro)
-            micro += 1
+        k = len(pairs) // 2
+        total = out = None
+        for i in range(k):
+            xb, yb = pairs[2 * i], pairs[2 * i + 1]
             out = self.model(xb)
             loss = self.model.loss(out, yb)
             if self.model.manual:
@@ -123,7 +146,8 @@ class Trainer:
                 (loss / k if k > 1 else loss).backward()
             loss = loss.detach()
             total = loss if total is None else total + loss
-        return total, out, yb, epoch, micro
+        self.optimizer.step()
+        return total, out
 
     def _grad_norms(self) -> dict[str, float]:
         """Each parameter's gradient norm (read back at log steps only)."""
@@ -177,15 +201,17 @@ class Trainer:
                         if signals.requested():
                             path = self._checkpoint(step, micro, periodic=False)
                             raise TrainingInterrupted(step, path, signals.requested() or 0)
-                        loss, out, yb, epoch, micro_after = self._step(micro)
                         logged = (step + 1) % log_every == 0 or step + 1 == self.total
-                        if self.host or logged:
+                        check = self.host or logged
+                        # the parameters this step's loss is of: kept if that loss is finite
+                        pre = self._snapshot() if check and (logged or good is None) else None
+                        loss, out, yb, epoch, micro_after = self._train_step(micro)
+                        if check:  # read back after the step, so the step needs no host sync
                             value = loss.item() / acc
                             if not math.isfinite(value):
                                 self._fail(step + 1, value, good)
-                            if logged or good is None:
-                                good = (self._snapshot(), step + 1, value)
-                        self.optimizer.step()
+                            if pre is not None:
+                                good = (pre, step + 1, value)
                         step, micro = step + 1, micro_after
                         self.reporter.advance(step)
                         if logged:

@@ -97,3 +97,40 @@ def test_compare_errors_are_clear(tmp_path) -> None:
     p = gradkit("compare", "model=own", cwd=tmp_path)
     assert p.returncode == 2
     assert "Net has no gradient modes to compare; use model=logreg or model=mlp" in output(p)
+
+
+def test_compile_times_eager_and_compiled_steps(tmp_path) -> None:
+    """``loop.compile=true``: each mode's step also runs captured, on a copy of its model;
+    the table and the reports give its time and say it is bit-identical to eager."""
+    p = gradkit(
+        "compare",
+        "model=mlp",
+        "data=blobs",
+        "loop.steps=20",
+        "loop.compile=true",
+        "hydra.run.dir=run",
+        cwd=tmp_path,
+    )
+    text = output(p)
+    assert p.returncode == 0, text
+    assert "each eager and compiled" in text and "bit-identical" in text
+    run = tmp_path / "run"
+    report = json.loads((run / "report.json").read_text())
+    rows = {r["mode"]: r for r in report["summary"]}
+    assert set(rows) == {"manual", "autograd", "function"}
+    for r in rows.values():
+        assert r["compiled_reason"] is None and r["compiled_identical"] is True
+        assert r["compiled_ms_per_step"] > 0 and r["compiled_vs_eager"] > 0
+    trace = report["trace"]["autograd"]
+    assert trace["compiled_loss"] == trace["loss"] and len(trace["compiled_ms"]) == 20
+    md = (run / "report.md").read_text()
+    assert "## Eager and compiled" in md and "| autograd |" in md.split("## Eager")[1]
+
+
+def test_without_compile_the_report_has_no_compiled_columns(tmp_path) -> None:
+    p = gradkit("compare", "model=logreg", "loop.steps=5", "hydra.run.dir=run", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert all("compiled_ms_per_step" not in r for r in report["summary"])
+    assert "Eager and compiled" not in (tmp_path / "run" / "report.md").read_text()
+    assert "bit-identical" not in output(p)

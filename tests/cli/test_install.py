@@ -14,6 +14,21 @@ from .helpers import gradkit
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_every_package_is_listed_for_the_install() -> None:
+    """pyproject.toml lists the packages by hand: a new one left out installs editable
+    but not from a wheel (gradkit.compile was, and ``gradkit train`` failed to import)."""
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "gradkit").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+
+
 @pytest.mark.slow
 def test_non_editable_install_runs_from_an_empty_folder(tmp_path) -> None:
     env_dir = tmp_path / "venv"

@@ -1,0 +1,206 @@
+"""``compile_step``: record a training step twice, then replay it as one flat program."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from ..autograd.grad_mode import MODE
+from ..autograd.tensor import Tensor
+from .program import MISS, Program
+from .recorder import Recorder, active, capture
+from .refs import LITERALS, C, describe, same
+
+__all__ = ["compile_step", "CompiledStep"]
+
+#: programs kept per step function (one per input signature); more falls back to eager
+MAX_PROGRAMS = 8
+
+
+def _signature(args: tuple) -> tuple | None:
+    """What a program is valid for: each argument's shape, dtype, device, requires_grad
+    (or a Python value itself), and the grad mode; None if an argument cannot be keyed."""
+    sig: list = [MODE.enabled]
+    for a in args:
+        if a.__class__ is Tensor:
+            d = a._data
+            sig.append((d.shape, d.dtype, a._be, a._rg))
+        elif isinstance(a, LITERALS):
+            sig.append((a.__class__, a))
+        else:
+            return None
+    return tuple(sig)
+
+
+def _result_template(rec: Recorder, x: Any) -> tuple:
+    if isinstance(x, Tensor):
+        for i, a in enumerate(rec.args):
+            if a is x:
+                return ("arg", i)
+        ref = rec.ref_array(x._data, x)
+        if ref.__class__.__name__ == "V":
+            return ("new", ref, x._be)
+        return ("obj", C(x))
+    if isinstance(x, (tuple, list)) and type(x) in (tuple, list):
+        return ("seq", type(x), [_result_template(rec, v) for v in x])
+    if type(x) is dict:
+        return ("dict", {k: _result_template(rec, v) for k, v in x.items()})
+    if isinstance(x, LITERALS):
+        return ("lit", x)
+    rec.refuse(f"the step returns a {type(x).__name__}; return tensors (or None)")
+    return ("lit", None)
+
+
+def _difference(a: Recorder, b: Recorder) -> str | None:
+    """Where two recordings of the same step differ, or None."""
+    if len(a.lines) != len(b.lines):
+        return f"{len(a.lines)} calls one time, {len(b.lines)} the next"
+    for k, (la, lb) in enumerate(zip(a.lines, b.lines)):
+        if la[0] != lb[0]:
+            return f"call {k} is {la[0]} one time, {lb[0]} the next"
+        pa, pb = _comparable(la), _comparable(lb)
+        if not same(pa, pb):
+            for x, y in zip(pa, pb):
+                if not same(x, y):
+                    return f"call {k} ({_what(la)}) uses {describe(x)}, then {describe(y)}"
+            return f"call {k} ({_what(la)}) differs"
+    if len(a.exts) != len(b.exts) or not same(a.exts, b.exts):
+        return "the tensors it reads from outside differ"
+    if not same(a.result, b.result):
+        return "what it returns differs"
+    return None
+
+
+def _what(line: tuple) -> str:
+    kind, p, _ = line
+    if kind == "op":
+        return p[0].__name__
+    if kind == "bwd":
+        return p[0].name()
+    return kind
+
+
+def _comparable(line: tuple) -> tuple:
+    """A line without what differs by nature between two runs (ctx and graph nodes)."""
+    kind, p, outs = line
+    if kind == "op":
+        cls, _ctx, ins, kw, multi, be, zero_d = p
+        return (C(cls), ins, kw, multi, C(be), zero_d, tuple(outs))
+    if kind == "bwd":
+        node, ins, single, be = p
+        return (C(type(node)), ins, single, C(be), tuple(outs))
+    if kind == "nograd":
+        _fn, ins, be, name = p
+        return (ins, C(be), name, tuple(outs))
+    return (*p, tuple(outs))
+
+
+class CompiledStep:
+    """A step function that is recorded on its first calls and replayed after.
+
+    Call it like the function.  The first call with new input shapes runs eagerly and
+    is recorded; the second is recorded again and compared (a step that does not
+    repeat itself is not captured); later calls replay the program.  Where the step
+    cannot be captured it keeps running eagerly and ``reason`` says why.
+    """
+
+    def __init__(self, fn: Callable[..., Any], *, warn: bool = True) -> None:
+        self.fn = fn
+        self.warn = warn
+        #: why the step runs eagerly (None while it is captured or being captured)
+        self.reason: str | None = None
+        self.counts = {"eager": 0, "recorded": 0, "replayed": 0}
+        self._programs: dict[tuple, Program] = {}
+        self._first: dict[tuple, Recorder] = {}
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.reason is not None or kwargs or active() is not None:
+            if kwargs and self.reason is None:
+                self._fall_back("the step was called with keyword arguments")
+            self.counts["eager"] += 1
+            return self.fn(*args, **kwargs)
+        sig = _signature(args)
+        if sig is None:
+            self._fall_back("an argument is neither a tensor nor a Python number")
+            self.counts["eager"] += 1
+            return self.fn(*args)
+        prog = self._programs.get(sig)
+        if prog is not None:
+            out = prog.run(*args)
+            if out is not MISS:
+                self.counts["replayed"] += 1
+                return out
+            del self._programs[sig]  # a parameter was replaced: record again
+        return self._record(sig, args)
+
+    def _record(self, sig: tuple, args: tuple) -> Any:
+        rec = Recorder(args)
+        with capture(rec):
+            result = self.fn(*args)
+            rec.result = _result_template(rec, result)
+        self.counts["recorded"] += 1
+        if rec.reason is not None:
+            self._fall_back(rec.reason)
+            return result
+        first = self._first.pop(sig, None)
+        if first is None:
+            self._first[sig] = rec
+            return result
+        diff = _difference(first, rec)
+        if diff is not None:
+            self._fall_back(f"the step is not the same from one call to the next: {diff}")
+        elif len(self._programs) >= MAX_PROGRAMS:
+            self._fall_back(f"more than {MAX_PROGRAMS} different input shapes")
+        else:
+            self._programs[sig] = Program(rec)
+        return result
+
+    def _fall_back(self, reason: str) -> None:
+        self.reason = reason
+        self._programs.clear()
+        self._first.clear()
+        if self.warn:
+            warnings.warn(f"compile_step: running eagerly: {reason}", UserWarning, stacklevel=4)
+
+    @property
+    def captured(self) -> bool:
+        """Whether at least one program is ready to replay."""
+        return bool(self._programs)
+
+    def explain(self, file: Any = None) -> str:
+        """The programs (one per input signature) as Python source; printed too."""
+        name = getattr(self.fn, "__qualname__", "step")
+        parts = [f"# compile_step({name})"]
+        if self.reason is not None:
+            parts.append(f"# runs eagerly: {self.reason}")
+        elif not self._programs:
+            parts.append("# not captured yet: the first two calls are recorded")
+        for sig, prog in self._programs.items():
+            shapes = ", ".join(
+                f"{list(s[0])} {s[1]} {s[2].device}{' requires_grad' if s[3] else ''}"
+                if len(s) == 4
+                else repr(s[1])
+                for s in sig[1:]
+            )
+            parts.append(f"# for ({shapes}), grad mode {'on' if sig[0] else 'off'}:")
+            parts.append(f"# {prog.lines} calls")
+            parts.append(prog.source.rstrip())
+        text = "\n".join(parts)
+        print(text, file=file)
+        return text
+
+
+def compile_step(fn: Callable[..., Any] | None = None, *, warn: bool = True) -> Any:
+    """Capture a training step (forward, loss, backward, optimizer step) and replay it.
+
+    ``step = gradkit.compile_step(fn)`` (or ``@gradkit.compile_step``): ``step(x, y)``
+    runs ``fn(x, y)``; after two identical recorded calls for the same input shapes it
+    replays the recorded program, bit-identical to eager.  ``step.explain()`` prints
+    the program; ``step.reason`` says why a step runs eagerly.
+    """
+    if fn is None:
+        return functools.partial(compile_step, warn=warn)
+    return CompiledStep(fn, warn=warn)
