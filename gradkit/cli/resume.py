@@ -31,6 +31,7 @@ EXTEND = (
     "loop.eval_every",
     "loop.checkpoint_every",
     "loop.progress",
+    "loop.compile",  # a captured step gives eager's bits (tests/compile)
 )
 #: gradkit's config groups (choices) and the roots of its keys
 GROUPS = ("model", "optimizer", "device", "data", "loop", "recipe")

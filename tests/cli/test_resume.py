@@ -59,6 +59,21 @@ def test_interrupted_run_resumes_to_the_same_result(tmp_path) -> None:
         assert full[(m["step"], m["split"])] == m["loss"]
 
 
+def test_a_run_extended_with_loop_compile_equals_one_run_eagerly(tmp_path) -> None:
+    """loop.compile changes how a step runs, never its result: a resume may switch it on."""
+    small = ("loop.batch_size=32", "data.n_samples=400", "optimizer=adam", "loop.log_every=5")
+    p = gradkit("train", *small, "loop.steps=10", "hydra.run.dir=part", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    p = gradkit("train", "resume=part", "loop.steps=30", "loop.compile=true", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    assert "running eagerly" not in output(p)  # captured: no fall-back warning
+    p = gradkit("train", *small, "loop.steps=30", "hydra.run.dir=full", cwd=tmp_path)
+    assert p.returncode == 0, output(p)
+    a, b = np.load(tmp_path / "part" / "params.npz"), np.load(tmp_path / "full" / "params.npz")
+    for k in b.files:
+        np.testing.assert_array_equal(a[k], b[k])
+
+
 def test_resume_from_a_folder_without_checkpoint(tmp_path) -> None:
     (tmp_path / "empty").mkdir()
     p = gradkit("train", "resume=empty", "loop.progress=none", cwd=tmp_path)
