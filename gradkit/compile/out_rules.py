@@ -79,6 +79,8 @@ class Plan:
         self.fused: dict[int, tuple] = {}
         self.arrays: dict[str, Any] = {}
         self.fwd_of: dict[int, tuple] = {}
+        #: leaves (refs) whose .grad the program zeroes last and reads first next time
+        self.zero_at_end: list = []
         #: ids of ctx objects whose forward is a rule but whose backward reads ctx.saved
         self.needs_saved: set[int] = set()
 
@@ -217,7 +219,7 @@ def plan(lines: list, keep: set, arrays: dict, be: Any) -> Plan:
     for line in lines:
         for n in _ins(line):
             uses[n] = uses.get(n, 0) + 1
-    zeroed = _zeroed_grads(lines)
+    zeroed, first, zero_at_end = _zeroed_grads(lines)
     deferrable: dict[str, tuple] = {}  # bwd output -> (bwd line, index, is a matmul)
     for line in lines:
         kind, p, outs = line
@@ -244,7 +246,16 @@ def plan(lines: list, keep: set, arrays: dict, be: Any) -> Plan:
                 continue
             bline, i, is_mm = deferrable[g.name]
             pl.deferred[g.name] = (bline, i)
-            pl.fused[id(line)] = (g.name, is_mm and id(line) in zeroed)
+            if not is_mm:
+                zero_mode = None
+            elif id(line) in zeroed:
+                zero_mode = "here"
+            elif first.get(id(line)) in zero_at_end:
+                zero_mode = "last"  # zeroed at the end of the previous replay, if untouched
+                pl.zero_at_end.append(p[0])
+            else:
+                zero_mode = None
+            pl.fused[id(line)] = (g.name, zero_mode)
     pl.escaped = esc
     for line in lines:  # a forward by rule leaves ctx.saved alone: set it if an op reads it
         if line[0] == "bwd" and id(line) not in bwd_rule:
@@ -284,37 +295,49 @@ def _buffer(pl: Plan, name: str) -> None:
     pl.buffers[name] = np.empty(a.shape, a.dtype)
 
 
-def _zeroed_grads(lines: list) -> set[int]:
-    """ids of ``acc`` lines whose leaf's ``.grad`` the program itself zeroed earlier in
-    the same replay (``zero_grad(set_to_none=False)``, or ``.grad.zero_()``), with
-    nothing touching that ``.grad`` in between."""
-    out: set[int] = set()
-    zero: dict[Any, bool] = {}  # leaf key -> zeroed and untouched since
+def _zeroed_grads(lines: list) -> tuple[set[int], dict[int, Any], set]:
+    """Where the program knows a leaf's ``.grad`` is zero.  Returns the ids of ``acc``
+    lines whose ``.grad`` the program zeroed earlier in the same replay
+    (``zero_grad(set_to_none=False)``, ``.grad.zero_()``) with nothing written in
+    between; the ``acc`` lines that come before anything else writes that ``.grad`` (by
+    id, with their leaf's key); and the leaves whose ``.grad`` the program leaves zeroed
+    at its end (seed 004 zeroes its gradients last).  Any write it cannot place (into
+    another array that may be a view of a .grad, an optimizer step) forgets all."""
+    within: set[int] = set()
+    first: dict[int, Any] = {}
+    zero: dict[Any, bool] = {}  # leaf key -> zeroed and not written since
+    written: set = set()  # leaves whose .grad something wrote so far
+    anything = False  # a write that may have touched any .grad
     of_grad: dict[str, Any] = {}  # a loaded .grad array's name -> its leaf's key
     for line in lines:
         kind, p, outs = line
         if kind == "loadgrad":
             of_grad[outs[0].name] = _leaf_key(p[0])
-        elif kind == "fill":
-            t = p[0]
-            if isinstance(t, V) and t.name in of_grad:
-                zero[of_grad[t.name]] = p[1] == 0 and p[1].__class__ is int
-        elif kind == "call":
-            zero = {("C", id(t)): True for t in _params_of(p[0].value)} if p[2] is False else {}
+        elif kind == "fill" and isinstance(p[0], V) and p[0].name in of_grad:
+            key = of_grad[p[0].name]
+            written.add(key)
+            if p[1] == 0 and p[1].__class__ is int:
+                zero[key] = True
+            else:
+                zero, anything = {}, True
+        elif kind == "call" and p[2] is False:  # zero_grad(set_to_none=False)
+            zero = {("C", id(t)): True for t in _params_of(p[0].value)}
+            anything = True
         elif kind == "acc":
             key = _leaf_key(p[0])
             if zero.get(key, False):
-                out.add(id(line))
+                within.add(id(line))
+            if key not in written and not anything:
+                first[id(line)] = key
             zero[key] = False
+            written.add(key)
         elif kind in ("setgrad", "dropgrad"):
-            zero[_leaf_key(p[0])] = False
-        elif kind in ("inplace", "copy", "setitem"):
-            t = p[0]
-            if isinstance(t, V) and t.name in of_grad:
-                zero[of_grad[t.name]] = False
-        elif kind == "optstep":
-            zero = {}
-    return out
+            key = _leaf_key(p[0])
+            zero[key] = False
+            written.add(key)
+        elif kind in ("fill", "inplace", "copy", "setitem", "call", "optstep"):
+            zero, anything = {}, True
+    return within, first, {k for k, z in zero.items() if z}
 
 
 def _leaf_key(ref: Any) -> Any:
@@ -425,10 +448,13 @@ def _emit_fwd(s: _Src, line: tuple, rule: str) -> None:
         b.append(f"    {s.np('add_reduce')}({a}, axis={s.ref(axis)}, keepdims={keep!r}, out={o})")
         if rule == "mean":
             shape = _arr(ins[0], s.pl.arrays).shape
-            n = 1
-            for i, d in enumerate(shape):
-                if axis is None or i in (axis if isinstance(axis, tuple) else (axis,)):
-                    n *= d
+            n = 1  # as numpy_fast.mean counts it
+            for ax in (
+                range(len(shape))
+                if axis is None
+                else (axis if isinstance(axis, tuple) else (axis,))
+            ):
+                n *= shape[ax]
             b.append(f"    {s.np('true_divide')}({o}, {n}, out={o})")
     if ctx is not None and id(ctx) in s.pl.needs_saved and saved:
         c = s.em.obj(ctx, "ctx")
@@ -580,12 +606,44 @@ def _emit_acc(s: _Src, line: tuple, pl: Plan) -> None:
     if spare:
         b.append(f"        {lf}._spare = None")
     start = len(b)
-    if zeroed:  # the program zeroed this .grad: 0 + g is g (a product is never -0.0)
+    scr = "" if zeroed == "here" else s.scratch(a.shape, a.dtype, "scratch", ("acc", id(line)))
+    if zeroed == "here":  # the program zeroed this .grad: 0 + g is g (a product never gives -0.0)
         make(f"{cur}._data")
-    else:
-        scr = s.scratch(a.shape, a.dtype, "scratch", ("acc", id(line)))
+    elif zeroed == "last":  # zeroed at the end of the last replay, if nothing wrote it since
+        z = _zero_state(s, leaf)
+        b.append(f"if {cur} is {z}[0] and {cur}._data is {z}[1] and {cur}._vc.value == {z}[2]:")
+        inner = len(b)
+        make(f"{cur}._data")
+        b[inner:] = ["    " + x for x in b[inner:]]
+        b.append("else:")
+        inner = len(b)
         make(scr)
         b.append(f"    {s.np('add')}({cur}._data, {scr}, out={cur}._data)")
-    b[start:] = ["    " + x for x in b[start:]]
+        b[inner:] = ["    " + x for x in b[inner:]]
+    else:
+        make(scr)
+        b.append(f"    {s.np('add')}({cur}._data, {scr}, out={cur}._data)")
+    b[start:] = ["    " + x if x.startswith("    ") else "        " + x for x in b[start:]]
     b.append(f"        if {cur}._vc is not None:")
     b.append(f"            {cur}._vc.value += 1")
+
+
+def _zero_state(s: _Src, leaf: Any) -> str:
+    """The closure list [.grad tensor, its array, its version] a program keeps for a leaf
+    whose ``.grad`` it leaves zeroed: filled by :func:`emit_tail`."""
+    return s.em.obj([None, None, None], "zeroed", key=("zeroed", repr(leaf), id(leaf)))
+
+
+def emit_tail(em: Any, pl: Plan) -> None:
+    """The program's last lines (before it returns): remember each ``.grad`` it left
+    zeroed, with its version counter (made here if it had none, so that any later
+    change through gradkit, an eager backward included, shows as a new version)."""
+    s = _Src(em, pl)
+    for leaf in pl.zero_at_end:
+        z = _zero_state(s, leaf)
+        lf = s.ref(leaf)
+        em.body.append(f"    _cur = {lf}._grad")
+        em.body.append("    if _cur is not None:")
+        em.body.append(f"        {z}[0] = _cur")
+        em.body.append(f"        {z}[1] = _cur._data")
+        em.body.append(f"        {z}[2] = _cur._get_vc().value")

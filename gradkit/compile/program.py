@@ -202,6 +202,8 @@ class Program:
         for line in lines:
             if self.plan is None or not out_rules.emit(em, line, self.plan):
                 _emit(em, line)
+        if self.plan is not None:
+            out_rules.emit_tail(em, self.plan)
         body = em.body
         body.append(f"    return {_ret_src(em, rec.result)}")
         self.lines = len(lines)

@@ -265,3 +265,49 @@ def test_rules_off_gives_the_generic_program() -> None:
     for _ in range(3):
         plain(x)
     assert "out=" not in _source(plain)
+
+
+@pytest.mark.parametrize("between", ["nothing", "add_", "backward", "set_none", "hold"])
+def test_grads_zeroed_at_the_end_of_a_step_are_written_straight_next_time(between: str) -> None:
+    """seed 004's order: the step zeroes its .grad last, and the next replay writes the
+    weight gradient straight into it, unless something changed that .grad since (through
+    gradkit: an in-place op, another backward) or replaced it."""
+    rng = np.random.default_rng(3)
+    xs = [gradkit.tensor(rng.standard_normal((8, 6)), dtype="float32") for _ in range(3)]
+    ys = [gradkit.tensor(rng.standard_normal((8, 3)), dtype="float32") for _ in range(3)]
+    runs = []
+    for compile_it in (False, True):
+        w1, w2 = _params((6, 5), (5, 3))
+
+        def step(x, y, w1=w1, w2=w2):
+            loss = (x.mm(w1).clamp(min=0).mm(w2) - y).pow(2).sum()
+            loss.backward()
+            with gradkit.no_grad():
+                w1.sub_(1e-2 * w1.grad)
+                w2.sub_(1e-2 * w2.grad)
+                w1.grad.zero_()
+                w2.grad.zero_()
+            return loss
+
+        if compile_it:
+            step = gradkit.compile_step(step)
+            runs_src = step
+        seen = []
+        held = []
+        for k in range(12):
+            seen.append(step(xs[k % 3], ys[k % 3]).detach().numpy().tobytes())
+            if between == "add_" and k % 2:
+                w1.grad.add_(0.5)
+            elif between == "backward" and k % 2:
+                (w1 * 2.0).sum().backward()  # an eager backward outside the step
+            elif between == "set_none" and k % 3 == 1:
+                w1.grad = None
+            elif between == "hold":
+                held.append(w1.grad)
+            g = w1.grad
+            seen.append((w1.detach().numpy().tobytes(), None if g is None else g.numpy().tobytes()))
+        seen.append([g.numpy().tobytes() for g in held])
+        seen.append([g is w1.grad for g in held])
+        runs.append(seen)
+    assert runs[0] == runs[1]
+    assert "zeroed" in _source(runs_src) and runs_src.counts["replayed"] == 10
