@@ -79,6 +79,8 @@ class Plan:
         self.fused: dict[int, tuple] = {}
         self.arrays: dict[str, Any] = {}
         self.fwd_of: dict[int, tuple] = {}
+        #: id(no-grad op line) -> the inputs (a .grad read in the step) to check first
+        self.guarded: dict[int, list] = {}
         #: leaves (refs) whose .grad the program zeroes last and reads first next time
         self.zero_at_end: list = []
         #: ids of ctx objects whose forward is a rule but whose backward reads ctx.saved
@@ -171,12 +173,15 @@ def plan(lines: list, keep: set, arrays: dict, be: Any) -> Plan:
     # values whose shape may change between replays (a .grad the user may replace)
     unstable: set[str] = set()
     fwd_rule: dict[int, str] = {}
+    guarded: dict[int, list] = {}
     for line in lines:
         kind, p, outs = line
         if kind == "op" and p[1] is not None:
             pl.fwd_of[id(p[1])] = line
         if kind == "loadgrad" or _ins(line) & unstable:
             unstable.update(o.name for o in outs if o is not None)
+            if kind == "op" and p[1] is None and _fwd_rule(line, arrays) in ("add", "sub", "mul"):
+                guarded[id(line)] = sorted(_ins(line) & unstable)  # e.g. lr * w.grad
             continue
         if kind == "op":
             r = _fwd_rule(line, arrays)
@@ -226,6 +231,8 @@ def plan(lines: list, keep: set, arrays: dict, be: Any) -> Plan:
         if kind == "op" and id(line) in fwd_rule and outs[0].name not in esc:
             pl.rules[id(line)] = fwd_rule[id(line)]
             _buffer(pl, outs[0].name)
+        elif kind == "op" and id(line) in guarded and outs[0].name not in esc:
+            pl.guarded[id(line)] = guarded[id(line)]
         elif kind == "bwd" and id(line) in bwd_rule:
             rule = pl.rules[id(line)] = bwd_rule[id(line)]
             for i, o in enumerate(outs):
@@ -399,6 +406,9 @@ def emit(em: Any, line: tuple, pl: Plan) -> bool:
         if id(line) not in pl.fused:
             return False
         _emit_acc(_Src(em, pl), line, pl)
+        return True
+    if kind == "op" and id(line) in pl.guarded:
+        _emit_guarded(_Src(em, pl), line, pl.guarded[id(line)])
         return True
     rule = pl.rules.get(id(line))
     if rule is None:
@@ -647,3 +657,29 @@ def emit_tail(em: Any, pl: Plan) -> None:
         em.body.append(f"        {z}[0] = _cur")
         em.body.append(f"        {z}[1] = _cur._data")
         em.body.append(f"        {z}[2] = _cur._get_vc().value")
+
+
+def _emit_guarded(s: _Src, line: tuple, check: list) -> None:
+    """A no-grad ``+ - *`` on a ``.grad`` the step reads back (an optimizer written by
+    hand: ``w.sub_(lr * w.grad)``): into a buffer when that ``.grad`` still has the
+    recorded shape and dtype (a user may have replaced it), else as the op itself."""
+    cls, _ctx, ins, _kw, _m, _be, _z = line[1]
+    o = line[2][0].name
+    out = s.pl.arrays[o]
+    buf = s.scratch(out.shape, out.dtype, "buf", ("guarded", id(line)))
+    nd = s.em.obj(np.ndarray, "ndarray")
+    conds = []
+    for n in check:
+        a = s.pl.arrays[n]
+        dt = s.ref(C(a.dtype))
+        conds.append(f"{n}.__class__ is {nd} and {n}.shape == {a.shape!r} and {n}.dtype == {dt}")
+    fn = {_ew.Add: "add", _ew.Sub: "subtract", _ew.Mul: "multiply"}[cls]
+    b = s.em.body
+    b.append(f"    if {' and '.join(conds)}:")
+    b.append(f"        {o} = {s.np(fn)}({s.ref(ins[0])}, {s.ref(ins[1])}, out={buf})")
+    b.append("    else:")
+    fwd = s.em.obj(cls.forward, f"{cls.__name__}_fwd")
+    ctx = cls._backward_cls()
+    ctx.xp = line[1][5].xp
+    args = ", ".join([s.em.obj(ctx, "ctx")] + [s.ref(v) for v in ins])
+    b.append(f"        {o} = {fwd}({args})")
