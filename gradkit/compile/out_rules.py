@@ -11,9 +11,10 @@ every value a view of them may come from are allocated fresh every step, as eage
 
 Gradients that reach a leaf are written by one fused line (:func:`_emit_acc`): into the
 leaf's kept spare array when ``.grad`` is None (as the engine does), into the existing
-``.grad`` itself when the program zeroed it earlier in the same replay (a matrix
-product: ``0 + x`` is ``x`` bit for bit, and numpy's products never make ``-0.0``), and
-otherwise into a kept scratch array that is then added to ``.grad``.
+``.grad`` itself when the program zeroed it earlier in the same replay, or at the end
+of the last replay with nothing changing it since (a matrix product: ``0 + x`` is ``x``
+bit for bit, and numpy's products never make ``-0.0``), and otherwise into a kept
+scratch array that is then added to ``.grad``.
 
 Rules apply to numpy arrays only; any other line is emitted as before.
 """
@@ -33,7 +34,7 @@ from ..ops import loss as _loss
 from ..ops import reduction as _red
 from .refs import C, E, V
 
-__all__ = ["Plan", "plan"]
+__all__ = ["Plan", "plan", "emit", "emit_tail"]
 
 _INT_OF = {np.dtype(np.float32): np.dtype(np.int32), np.dtype(np.float64): np.dtype(np.int64)}
 _FLOATS = tuple(_INT_OF)
