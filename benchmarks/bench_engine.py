@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import ctypes.util
+import functools
 import json
 import math
 import statistics
@@ -195,7 +196,7 @@ def mlp_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
-def mlp_compiled(env: Env) -> Callable[[dict], float]:
+def mlp_compiled(env: Env, buffers: bool = True) -> Callable[[dict], float]:
     """``mlp_gradkit``'s step through ``gradkit.compile_step`` (its two recorded steps
     are inside the timing)."""
 
@@ -207,7 +208,7 @@ def mlp_compiled(env: Env) -> Callable[[dict], float]:
         w2 = gradkit.tensor(d["w2"], device=dev, requires_grad=True)
         lr = d["lr"]
 
-        @gradkit.compile_step
+        @gradkit.compile_step(buffers=buffers)
         def step(x, y):
             y_pred = x.mm(w1).clamp(min=0).mm(w2)
             loss = (y_pred - y).pow(2).sum()
@@ -392,12 +393,16 @@ def chain_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
-def chain_compiled(env: Env) -> Callable[[dict], float]:
+def chain_compiled(env: Env, buffers: bool = True) -> Callable[[dict], float]:
+    """The chain through ``gradkit.compile_step``, replays only: its two recorded calls
+    (the capture, ~15 ms once for the 100-op chain) run before the timer, since this case
+    measures the cost per op; ``d["capture_ms"]`` keeps what they took."""
+
     def run(d: dict) -> float:
         x = gradkit.tensor(d["x"], device=env.device, requires_grad=True)
         c = gradkit.tensor(d["c"], device=env.device)
 
-        @gradkit.compile_step
+        @gradkit.compile_step(buffers=buffers)
         def chain(x):
             y = x
             for _ in range(CHAIN // 2):
@@ -406,6 +411,12 @@ def chain_compiled(env: Env) -> Callable[[dict], float]:
             y.sum().backward()
             return y
 
+        t0 = time.perf_counter()
+        chain(x)
+        chain(x)
+        d["capture_ms"] = (time.perf_counter() - t0) * 1e3
+        x.grad = None
+        env.sync()
         t0 = time.perf_counter()
         for _ in range(d["chains"]):
             y = chain(x)
@@ -586,17 +597,22 @@ def nn_setup(n: int = 64, d_in: int = 1000, h: int = 100, d_out: int = 10, steps
     return setup
 
 
-def nn_floor(env: Env) -> Callable[[dict], float]:
-    """The same step by hand: forward, backward, SGD (weights as nn.Linear lays them out)."""
+def nn_floor(env: Env, adam: bool = False) -> Callable[[dict], float]:
+    """The same step by hand: forward, backward, SGD (weights as nn.Linear lays them out);
+    with ``adam``, gradkit's (and PyTorch's) Adam update written out in numpy instead."""
 
     def run(d: dict) -> float:
         xp = env.xp
         x, y = env.arr(d["x"]), env.arr(d["y"])
-        w1, b1, w2, b2 = (env.arr(d[k]).copy() for k in ("w1", "b1", "w2", "b2"))
+        params = [env.arr(d[k]).copy() for k in ("w1", "b1", "w2", "b2")]
+        w1, b1, w2, b2 = params
         lr = d["lr"]
+        beta1, beta2, eps = 0.9, 0.999, 1e-8
+        ms = [xp.zeros_like(p) for p in params]
+        vs = [xp.zeros_like(p) for p in params]
         env.sync()
         t0 = time.perf_counter()
-        for _ in range(d["steps"]):
+        for t in range(1, d["steps"] + 1):
             h = x @ w1.T + b1
             h_relu = xp.maximum(h, 0)
             y_pred = h_relu @ w2.T + b2
@@ -609,10 +625,20 @@ def nn_floor(env: Env) -> Callable[[dict], float]:
             gh[h <= 0] = 0
             gw1 = gh.T @ x
             gb1 = gh.sum(axis=0)
-            w1 -= lr * gw1
-            b1 -= lr * gb1
-            w2 -= lr * gw2
-            b2 -= lr * gb2
+            if not adam:
+                w1 -= lr * gw1
+                b1 -= lr * gb1
+                w2 -= lr * gw2
+                b2 -= lr * gb2
+                continue
+            bias1 = 1 - beta1**t
+            bias2_sqrt = math.sqrt(1 - beta2**t)
+            for p, gp, m, v in zip(params, (gw1, gb1, gw2, gb2), ms, vs):
+                m += (1 - beta1) * (gp - m)
+                v *= beta2
+                v += (1 - beta2) * gp * gp
+                denom = xp.sqrt(v) / bias2_sqrt + eps
+                p += ((-lr / bias1) * m) / denom
         d["loss"] = float(loss)
         env.sync()
         return time.perf_counter() - t0
@@ -655,7 +681,7 @@ def nn_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
-def nn_compiled(env: Env, adam: bool = False) -> Callable[[dict], float]:
+def nn_compiled(env: Env, adam: bool = False, buffers: bool = True) -> Callable[[dict], float]:
     """``nn_gradkit``'s step (the Trainer's order) through ``gradkit.compile_step``."""
 
     def run(d: dict) -> float:
@@ -668,7 +694,7 @@ def nn_compiled(env: Env, adam: bool = False) -> Callable[[dict], float]:
         else:
             opt = gradkit.optim.SGD(model.parameters(), lr=d["lr"])
 
-        @gradkit.compile_step
+        @gradkit.compile_step(buffers=buffers)
         def step(x, y):
             opt.zero_grad()
             loss = loss_fn(model(x), y)
@@ -687,9 +713,8 @@ def nn_compiled(env: Env, adam: bool = False) -> Callable[[dict], float]:
     return run
 
 
-def nn_adam(env: Env, compiled: bool) -> Callable[[dict], float]:
-    """The nn step with Adam, eagerly or compiled (no floor: Adam's update is the same
-    array code in both)."""
+def nn_adam(env: Env, compiled: bool = False) -> Callable[[dict], float]:
+    """The nn step with Adam (the Trainer's order), eagerly or compiled."""
     if compiled:
         return nn_compiled(env, adam=True)
 
@@ -713,12 +738,15 @@ def nn_adam(env: Env, compiled: bool) -> Callable[[dict], float]:
     return run
 
 
-def nn_torch(torch) -> Callable[[dict], float]:
+def nn_torch(torch, adam: bool = False) -> Callable[[dict], float]:
     def run(d: dict) -> float:
         model = _nn_model(torch, d)
         x, y = torch.from_numpy(d["x"]), torch.from_numpy(d["y"])
         loss_fn = torch.nn.MSELoss(reduction="sum")
-        opt = torch.optim.SGD(model.parameters(), lr=d["lr"])
+        if adam:
+            opt = torch.optim.Adam(model.parameters(), lr=d["lr"])
+        else:
+            opt = torch.optim.SGD(model.parameters(), lr=d["lr"])
         t0 = time.perf_counter()
         for _ in range(d["steps"]):
             loss = loss_fn(model(x), y)
@@ -738,6 +766,7 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
             "seed004 MLP 64x1000x100x10, 500 steps", mlp_setup(64, 1000, 100, 10, 500, 1e-6, False)
         ),
         Case("nn.Module step 64x1000x100x10, 300 steps", nn_setup(), unit="us/step", per=300),
+        Case("nn Adam step 64x1000x100x10, 300 steps", nn_setup(), unit="us/step", per=300),
         Case("x ** 3, 2000 float32", pow3_setup(), unit="us", scale=1e6, per=2000),
         Case("polynomial fit 2000 pts, 300 steps", poly_setup(), unit="us/step", per=300),
         Case("MLP 1024x4096x1024x10, 50 steps", mlp_setup(1024, 4096, 1024, 10, 50, 1e-6, True)),
@@ -755,14 +784,23 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
             case.scale = 1e6
     if quick:
         cases = [c for c in cases if not c.name.startswith("MLP 1024")]
+    adam = functools.partial(nn_floor, adam=True), nn_adam, functools.partial(nn_torch, adam=True)
     makers = {
         "seed004": (mlp_floor, mlp_gradkit, mlp_torch),
         "nn.Module": (nn_floor, nn_gradkit, nn_torch),
+        "nn Adam": adam,
         "x ** 3": (pow3_floor, pow3_gradkit, pow3_torch),
         "polynomial": (poly_floor, poly_gradkit, poly_torch),
         "MLP 1024": (mlp_floor, mlp_gradkit, mlp_torch),
         "logreg": (logreg_floor, logreg_gradkit, logreg_torch),
         "per-op": (chain_floor, chain_gradkit, chain_torch),
+    }
+    #: the compiled step, and the same replay without the out= rules ("replay plain")
+    compiled = {
+        "seed004": mlp_compiled,
+        "nn.Module": nn_compiled,
+        "nn Adam": functools.partial(nn_compiled, adam=True),
+        "per-op": chain_compiled,
     }
     for case in cases:
         key = next(k for k in makers if case.name.startswith(k))
@@ -772,13 +810,10 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
             case.impls["floor+acc"] = mlp_floor(env, accumulate=True)
         if floor is pow3_floor:
             case.impls["numpy x**3"] = pow3_floor(env, generic=True)
-        case.impls["gradkit"] = gk(env)
-        compiled = {mlp_floor: mlp_compiled, nn_floor: nn_compiled, chain_floor: chain_compiled}
-        if floor in compiled:
-            case.impls["compiled"] = compiled[floor](env)
-        if floor is nn_floor:
-            case.impls["adam"] = nn_adam(env, False)
-            case.impls["adam compiled"] = nn_adam(env, True)
+        case.impls["gradkit"] = nn_adam(env, False) if key == "nn Adam" else gk(env)
+        if key in compiled:
+            case.impls["compiled"] = compiled[key](env)
+            case.impls["replay plain"] = compiled[key](env, buffers=False)
         if torch is not None and env.device == "cpu":
             case.impls["torch"] = tt(torch)
     return cases

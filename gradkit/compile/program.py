@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor, new_tensor
 from ..backend.array_backend import ArrayBackend
 from ..ops._util import operands
 from ..ops.shape import set_index
+from . import out_rules
 from .refs import LITERALS, A, C, E, V
 
 __all__ = ["Program", "MISS"]
@@ -171,7 +172,7 @@ def _ret_names(x: tuple, acc: set) -> None:
 class Program:
     """A recorded step as a Python function of the step's arguments."""
 
-    def __init__(self, rec: Any) -> None:
+    def __init__(self, rec: Any, out: bool = True) -> None:
         em = _Emitter()
         self.arg_names = rec.arg_names
         params = ", ".join(
@@ -195,8 +196,14 @@ class Program:
         _ret_names(rec.result, keep)
         lines = _prune(rec.lines, keep)
         em.objs["MISS"] = MISS
+        self.plan = out_rules.plan(lines, keep, rec.named, rec.backend) if out else None
+        if self.plan is not None:
+            em.objs.update(self.plan.buffers)  # each buffer is named as its value
         for line in lines:
-            _emit(em, line)
+            if self.plan is None or not out_rules.emit(em, line, self.plan):
+                _emit(em, line)
+        if self.plan is not None:
+            out_rules.emit_tail(em, self.plan)
         body = em.body
         body.append(f"    return {_ret_src(em, rec.result)}")
         self.lines = len(lines)

@@ -48,6 +48,9 @@ class Recorder:
         self.reason: str | None = None
         self.paused = 0
         self._vars: dict[int, V] = {}
+        #: every name's array (several names may share one): the shapes and dtypes
+        #: the program's out= buffers are made for (see out_rules.py)
+        self.named: dict[str, Any] = {}
         self._made: dict[int, C] = {}
         self._ext: dict[int, E] = {}
         self.exts: list[E] = []
@@ -68,6 +71,7 @@ class Recorder:
     # -- names --
     def _bind(self, arr: Any, ref: V) -> V:
         self._vars[id(arr)] = ref
+        self.named[ref.name] = arr
         self._keep.append(arr)
         return ref
 

@@ -106,9 +106,10 @@ class CompiledStep:
     cannot be captured it keeps running eagerly and ``reason`` says why.
     """
 
-    def __init__(self, fn: Callable[..., Any], *, warn: bool = True) -> None:
+    def __init__(self, fn: Callable[..., Any], *, warn: bool = True, buffers: bool = True) -> None:
         self.fn = fn
         self.warn = warn
+        self.buffers = buffers
         #: why the step runs eagerly (None while it is captured or being captured)
         self.reason: str | None = None
         self.counts = {"eager": 0, "recorded": 0, "replayed": 0}
@@ -155,7 +156,7 @@ class CompiledStep:
         elif len(self._programs) >= MAX_PROGRAMS:
             self._fall_back(f"more than {MAX_PROGRAMS} different input shapes")
         else:
-            self._programs[sig] = Program(rec)
+            self._programs[sig] = Program(rec, out=self.buffers)
         return result
 
     def _fall_back(self, reason: str) -> None:
@@ -193,14 +194,17 @@ class CompiledStep:
         return text
 
 
-def compile_step(fn: Callable[..., Any] | None = None, *, warn: bool = True) -> Any:
+def compile_step(
+    fn: Callable[..., Any] | None = None, *, warn: bool = True, buffers: bool = True
+) -> Any:
     """Capture a training step (forward, loss, backward, optimizer step) and replay it.
 
     ``step = gradkit.compile_step(fn)`` (or ``@gradkit.compile_step``): ``step(x, y)``
     runs ``fn(x, y)``; after two identical recorded calls for the same input shapes it
     replays the recorded program, bit-identical to eager.  ``step.explain()`` prints
-    the program; ``step.reason`` says why a step runs eagerly.
+    the program; ``step.reason`` says why a step runs eagerly.  ``buffers=False`` leaves
+    out the ``out=`` rules (every op allocates its result each step, as eagerly).
     """
     if fn is None:
-        return functools.partial(compile_step, warn=warn)
-    return CompiledStep(fn, warn=warn)
+        return functools.partial(compile_step, warn=warn, buffers=buffers)
+    return CompiledStep(fn, warn=warn, buffers=buffers)

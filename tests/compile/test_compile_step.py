@@ -258,7 +258,7 @@ def test_explain_prints_the_program(capsys) -> None:
     for _ in range(3):
         compiled(x, y)
     text = compiled.explain()
-    assert "MmBackward0_bwd" in text and "accumulate" in text and "def step(A0, A1)" in text
+    assert "def step(A0, A1)" in text and "out=" in text and "._grad" in text
     assert text in capsys.readouterr().out
 
 
