@@ -45,6 +45,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -112,6 +113,17 @@ class Env:
 
 
 # -- seed 004: the 2-layer ReLU net, sum-of-squares loss, manual SGD ------------------------------
+def _time_steps(env: Env, d: dict, step: Callable, x: Any, y: Any) -> float:
+    """Seconds for ``d["steps"]`` calls of ``step(x, y)`` (the last loss kept in ``d``)."""
+    env.sync()
+    t0 = time.perf_counter()
+    for _ in range(d["steps"]):
+        loss = step(x, y)
+    d["loss"] = loss.item()
+    env.sync()
+    return time.perf_counter() - t0
+
+
 def mlp_setup(n: int, d_in: int, h: int, d_out: int, steps: int, lr: float, scale: bool):
     def setup() -> dict:
         rng = np.random.default_rng(0)
@@ -220,13 +232,7 @@ def mlp_compiled(env: Env, buffers: bool = True) -> Callable[[dict], float]:
                 w2.grad.zero_()
             return loss
 
-        env.sync()
-        t0 = time.perf_counter()
-        for _ in range(d["steps"]):
-            loss = step(x, y)
-        d["loss"] = loss.item()
-        env.sync()
-        return time.perf_counter() - t0
+        return _time_steps(env, d, step, x, y)
 
     return run
 
@@ -702,13 +708,7 @@ def nn_compiled(env: Env, adam: bool = False, buffers: bool = True) -> Callable[
             opt.step()
             return loss
 
-        env.sync()
-        t0 = time.perf_counter()
-        for _ in range(d["steps"]):
-            loss = step(x, y)
-        d["loss"] = loss.item()
-        env.sync()
-        return time.perf_counter() - t0
+        return _time_steps(env, d, step, x, y)
 
     return run
 
