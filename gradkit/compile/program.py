@@ -185,6 +185,8 @@ class Program:
             if e.tensor is not None:
                 t = em.obj(e.tensor, _hint(e.tensor))
                 guards.append(f"{t}._data is not e{e.index}")
+                # freezing or unfreezing a parameter changes which gradients the step makes
+                guards.append(f"{t}._rg is not {bool(e.tensor._rg)}")
         for chunk in range(0, len(guards), 4):
             cond = " or ".join(guards[chunk : chunk + 4])
             head.append(f"    if {cond}:")

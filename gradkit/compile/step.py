@@ -27,6 +27,8 @@ def _signature(args: tuple) -> tuple | None:
         if a.__class__ is Tensor:
             d = a._data
             sig.append((d.shape, d.dtype, a._be, a._rg))
+        elif a.__class__ is float:  # by repr: -0.0 is not 0.0 here, and nan is nan
+            sig.append((float, repr(a)))
         elif isinstance(a, LITERALS):
             sig.append((a.__class__, a))
         else:

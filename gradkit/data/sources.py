@@ -241,6 +241,18 @@ def load(cfg: Any, loader: Callable[..., Any] | None = None) -> Dataset:
     if _takes(loader, "seed"):
         kwargs["seed"] = opts.seed
     if any(loader is f for f in SOURCES.values()):
+        params = inspect.signature(loader).parameters
+        unknown = [k for k in kwargs if k not in params]
+        try:  # a YAML naming a built-in without its schema: its keys were never checked
+            if unknown:
+                raise TypeError(f"unknown key{'s' if len(unknown) > 1 else ''} {unknown}")
+            inspect.signature(loader).bind(**kwargs)
+        except TypeError as e:
+            takes = ", ".join(p for p in params if p != "seed")
+            raise DataError(
+                f"data._target_={target}: {e}; it takes {takes} (or start the YAML with "
+                f"'defaults: [<a built-in data option>, _self_]' to inherit them)"
+            ) from None
         raw = loader(**kwargs)
     else:
         raw = _raw(_call(loader, kwargs, target), target)

@@ -4,6 +4,7 @@ themselves stays with the eager tests: a replay calls the same forward and backw
 
 from __future__ import annotations
 
+import math
 import re
 import warnings
 from collections.abc import Callable
@@ -538,3 +539,43 @@ def test_the_recorder_has_no_backward_loop_of_its_own() -> None:
 
     src = inspect.getsource(recorder)
     assert "heappop" not in src and "next_functions" not in src and "_execute" not in src
+
+
+def test_freezing_a_parameter_after_capture_is_seen() -> None:
+    """requires_grad of the tensors a step closes over is guarded: freezing a layer after
+    capture (fine-tuning) stops its training, as it does eagerly, and unfreezing resumes it."""
+
+    def run(compiled: bool) -> list:
+        gradkit.manual_seed(0)
+        m = gradkit.nn.Sequential(
+            gradkit.nn.Linear(4, 3), gradkit.nn.ReLU(), gradkit.nn.Linear(3, 1)
+        )
+        opt = gradkit.optim.SGD(m.parameters(), lr=0.1)
+        x, y = gradkit.randn(8, 4), gradkit.randn(8, 1)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = ((m(x) - y) ** 2).mean()
+            loss.backward()
+            opt.step()
+            return loss
+
+        s = gradkit.compile_step(step) if compiled else step
+        for i in range(10):
+            if i == 4:
+                m[0].weight.requires_grad_(False)
+            if i == 7:
+                m[0].weight.requires_grad_(True)
+            s(x, y)
+        return [p.detach().numpy().copy() for p in m.parameters()]
+
+    for a, b in zip(run(False), run(True)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_negative_zero_argument_gets_its_own_program() -> None:
+    x = gradkit.ones(3)
+    step = gradkit.compile_step(lambda x, d: x / d)
+    for _ in range(3):
+        step(x, 0.0)
+    assert step(x, -0.0).tolist() == (x / -0.0).tolist() == [-math.inf] * 3

@@ -200,3 +200,12 @@ def test_shared_options_of_a_user_config_are_typed() -> None:
 
     with pytest.raises(ConfigError, match=r"data\.val_fraction must be a number; got 'abc'"):
         load({"_target_": "m.f", "val_fraction": "abc"}, loader=_user_loader)
+
+
+def test_a_built_in_loader_with_wrong_keys_is_a_data_error() -> None:
+    """A YAML naming a built-in _target_ without its schema: missing or misspelled keys
+    are a DataError naming data._target_ and what it takes, not a TypeError."""
+    with pytest.raises(DataError, match=r"data._target_=gradkit.data.sources.csv_file: .*pth"):
+        load({"_target_": "gradkit.data.sources.csv_file", "pth": "x.csv"})
+    with pytest.raises(DataError, match=r"missing .*it takes n_samples, n_features"):
+        load({"_target_": "gradkit.data.sources.blobs", "n_samples": 100})
