@@ -19,7 +19,6 @@ from typing import Any
 from ..autograd import creation as _creation
 from ..autograd import engine as _eng
 from ..autograd.function import Op
-from ..autograd.grad_mode import MODE
 from ..autograd.tensor import Tensor, _engine
 from ..backend.array_backend import ArrayBackend
 from ..nn.module import Module
@@ -224,10 +223,6 @@ def _refusing(key: str, reason: str) -> Any:
     return variant
 
 
-def _in_graph(t: Tensor, other: Any = None) -> bool:
-    return MODE.enabled and (t._rg or (isinstance(other, Tensor) and other._rg))
-
-
 def _target(rec: Recorder, t: Tensor, what: str) -> Any:
     ref = rec.template(t)
     if isinstance(ref, C):
@@ -243,7 +238,7 @@ def _rec_arith(key: str, op: str) -> Any:
             return orig(t, other, **kwargs)
         if not isinstance(other, Tensor):
             other = _ip.as_operand(other)
-        if _in_graph(t, other):
+        if _ip._recording(t, other):
             rec.refuse(f"the in-place {key} changes a tensor in the graph")
         elif (
             other.__class__ is Tensor
@@ -271,7 +266,7 @@ def _rec_fill(key: str) -> Any:
         call = (t,) if key == "zero_" else (t, value, *rest)
         if rec is None or rec.paused:
             return orig(*call)
-        if _in_graph(t):
+        if _ip._recording(t):
             rec.refuse(f"{key} changes a tensor in the graph")
         elif isinstance(value, Tensor):
             rec.refuse(f"{key} with a tensor value")
@@ -291,7 +286,7 @@ def _rec_copy(t: Tensor, src: Tensor, non_blocking: bool = False) -> Tensor:
     orig = _ORIG["copy_"]
     if rec is None or rec.paused:
         return orig(t, src, non_blocking)
-    if _in_graph(t, src):
+    if _ip._recording(t, src):
         rec.refuse("copy_ changes a tensor in the graph")
     elif not isinstance(src, Tensor) or src._be is not t._be:
         rec.refuse("copy_ from another device")
@@ -310,7 +305,7 @@ def _rec_setitem(t: Tensor, index: Any, value: Any) -> None:
         return orig(t, index, value)
     ok = False
     with rec.pause():
-        if _in_graph(t, value):
+        if _ip._recording(t, value):
             rec.refuse("item assignment (setitem) changes a tensor in the graph")
         elif isinstance(value, Tensor) and (
             value._be is not t._be or value._data.dtype != t._data.dtype or value.ndim

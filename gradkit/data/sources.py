@@ -210,6 +210,23 @@ def _call(loader: Callable[..., Any], kwargs: dict[str, Any], target: str) -> An
         raise DataError(f"data._target_={target!r} failed: {type(e).__name__}: {e}{hint}") from None
 
 
+def _check_keys(loader: Callable[..., Any], kwargs: dict[str, Any], target: str) -> None:
+    """A built-in loader's keys, for a YAML that names it without its schema (so nothing
+    checked them): an unknown or missing key is a DataError naming what it takes."""
+    signature = inspect.signature(loader)
+    unknown = [k for k in kwargs if k not in signature.parameters]
+    try:
+        if unknown:
+            raise TypeError(f"unknown key{'s' if len(unknown) > 1 else ''} {unknown}")
+        signature.bind(**kwargs)
+    except TypeError as e:
+        takes = ", ".join(p for p in signature.parameters if p != "seed")
+        raise DataError(
+            f"data._target_={target}: {e}; it takes {takes} (or start the YAML with "
+            f"'defaults: [<a built-in data option>, _self_]' to inherit them)"
+        ) from None
+
+
 def _raw(out: Any, target: str) -> RawData:
     """A user's loader's return value as RawData, its arrays checked."""
     if not isinstance(out, RawData):
@@ -241,18 +258,7 @@ def load(cfg: Any, loader: Callable[..., Any] | None = None) -> Dataset:
     if _takes(loader, "seed"):
         kwargs["seed"] = opts.seed
     if any(loader is f for f in SOURCES.values()):
-        params = inspect.signature(loader).parameters
-        unknown = [k for k in kwargs if k not in params]
-        try:  # a YAML naming a built-in without its schema: its keys were never checked
-            if unknown:
-                raise TypeError(f"unknown key{'s' if len(unknown) > 1 else ''} {unknown}")
-            inspect.signature(loader).bind(**kwargs)
-        except TypeError as e:
-            takes = ", ".join(p for p in params if p != "seed")
-            raise DataError(
-                f"data._target_={target}: {e}; it takes {takes} (or start the YAML with "
-                f"'defaults: [<a built-in data option>, _self_]' to inherit them)"
-            ) from None
+        _check_keys(loader, kwargs, target)
         raw = loader(**kwargs)
     else:
         raw = _raw(_call(loader, kwargs, target), target)

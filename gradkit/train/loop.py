@@ -94,7 +94,7 @@ class Trainer:
         self.host = data.x_train._be.is_host
         self.hooks = Hooks(hooks)
         #: the captured step (``loop.compile``), or None: eager
-        self._compiled = compile_step(self._step) if getattr(loop, "compile", False) else None
+        self._compiled = compile_step(self._step) if loop.compile else None
 
     # -- one optimizer step ---------------------------------------------------------------
     def _batch(self, micro: int) -> tuple[Any, Any, int]:
