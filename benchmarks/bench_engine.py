@@ -208,7 +208,9 @@ def mlp_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
-def mlp_compiled(env: Env, buffers: bool = True) -> Callable[[dict], float]:
+def mlp_compiled(
+    env: Env, buffers: bool = True, graph: bool | None = None
+) -> Callable[[dict], float]:
     """``mlp_gradkit``'s step through ``gradkit.compile_step`` (its two recorded steps
     are inside the timing)."""
 
@@ -220,7 +222,7 @@ def mlp_compiled(env: Env, buffers: bool = True) -> Callable[[dict], float]:
         w2 = gradkit.tensor(d["w2"], device=dev, requires_grad=True)
         lr = d["lr"]
 
-        @gradkit.compile_step(buffers=buffers)
+        @gradkit.compile_step(buffers=buffers, graph=graph)
         def step(x, y):
             y_pred = x.mm(w1).clamp(min=0).mm(w2)
             loss = (y_pred - y).pow(2).sum()
@@ -399,7 +401,9 @@ def chain_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
-def chain_compiled(env: Env, buffers: bool = True) -> Callable[[dict], float]:
+def chain_compiled(
+    env: Env, buffers: bool = True, graph: bool | None = None
+) -> Callable[[dict], float]:
     """The chain through ``gradkit.compile_step``, replays only: its two recorded calls
     (the capture, ~15 ms once for the 100-op chain) run before the timer, since this case
     measures the cost per op; ``d["capture_ms"]`` keeps what they took."""
@@ -408,7 +412,7 @@ def chain_compiled(env: Env, buffers: bool = True) -> Callable[[dict], float]:
         x = gradkit.tensor(d["x"], device=env.device, requires_grad=True)
         c = gradkit.tensor(d["c"], device=env.device)
 
-        @gradkit.compile_step(buffers=buffers)
+        @gradkit.compile_step(buffers=buffers, graph=graph)
         def chain(x):
             y = x
             for _ in range(CHAIN // 2):
@@ -687,7 +691,9 @@ def nn_gradkit(env: Env) -> Callable[[dict], float]:
     return run
 
 
-def nn_compiled(env: Env, adam: bool = False, buffers: bool = True) -> Callable[[dict], float]:
+def nn_compiled(
+    env: Env, adam: bool = False, buffers: bool = True, graph: bool | None = None
+) -> Callable[[dict], float]:
     """``nn_gradkit``'s step (the Trainer's order) through ``gradkit.compile_step``."""
 
     def run(d: dict) -> float:
@@ -700,7 +706,7 @@ def nn_compiled(env: Env, adam: bool = False, buffers: bool = True) -> Callable[
         else:
             opt = gradkit.optim.SGD(model.parameters(), lr=d["lr"])
 
-        @gradkit.compile_step(buffers=buffers)
+        @gradkit.compile_step(buffers=buffers, graph=graph)
         def step(x, y):
             opt.zero_grad()
             loss = loss_fn(model(x), y)
@@ -811,9 +817,12 @@ def build_cases(env: Env, quick: bool, torch) -> list[Case]:
         if floor is pow3_floor:
             case.impls["numpy x**3"] = pow3_floor(env, generic=True)
         case.impls["gradkit"] = nn_adam(env, False) if key == "nn Adam" else gk(env)
-        if key in compiled:
+        if key in compiled:  # on cuda, "compiled" is a CUDA graph; "no graph" the replay
             case.impls["compiled"] = compiled[key](env)
-            case.impls["replay plain"] = compiled[key](env, buffers=False)
+            if env.device == "cpu":
+                case.impls["replay plain"] = compiled[key](env, buffers=False)
+            else:
+                case.impls["no graph"] = compiled[key](env, graph=False)
         if torch is not None and env.device == "cpu":
             case.impls["torch"] = tt(torch)
     return cases

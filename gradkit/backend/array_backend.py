@@ -110,6 +110,12 @@ class ArrayBackend:
     def copy(self, arr: Any) -> Any:
         return self.xp.asarray(arr, copy=True)
 
+    def write(self, dst: Any, values: list) -> None:
+        """Copy host numbers into the device array ``dst`` (one upload off the host)."""
+        if not self.is_host:
+            transfer.record("to_device")
+        dst[...] = self.xp.asarray(values, dtype=dst.dtype, device=self.native)
+
     # -- host conversion --
     def to_numpy(self, arr: Any) -> np.ndarray:
         """A host copy (or view, on the host) of ``arr`` as a numpy array."""
@@ -269,6 +275,9 @@ class NumpyBackend(ArrayBackend):
     def copy(self, arr: Any) -> Any:
         return arr.copy()
 
+    def write(self, dst: Any, values: list) -> None:
+        dst[...] = values
+
     def to_python(self, arr: Any) -> bool | int | float:
         if arr.size != 1:
             raise RuntimeError(f"a Tensor with {arr.size} elements cannot be converted to Scalar")
@@ -304,6 +313,10 @@ class CupyBackend(ArrayBackend):
 
     def fix(self, out: Any) -> Any:
         return out
+
+    def write(self, dst: Any, values: list) -> None:
+        transfer.record("to_device")
+        dst.set(np.asarray(values, dtype=dst.dtype))
 
     def _host_array(self, arr: Any) -> Any:
         return self._cupy.asnumpy(arr)

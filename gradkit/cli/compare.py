@@ -166,6 +166,10 @@ def run(cfg: DictConfig) -> float:
     for r in rows if cmp.compiled else ():
         if r["compiled_reason"] is not None:
             log.warning("%s: the compiled step ran eagerly: %s", r["mode"], r["compiled_reason"])
+        elif r.get("compiled_graph_reason") is not None:
+            log.warning(
+                "%s: replayed without a CUDA graph: %s", r["mode"], r["compiled_graph_reason"]
+            )
         elif not r["compiled_identical"]:
             log.warning("%s: the compiled step's numbers differ from eager's", r["mode"])
     worst = max((r["max_abs_grad_diff"] for r in rows), default=0.0)

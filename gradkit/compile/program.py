@@ -20,7 +20,7 @@ from ..ops.shape import set_index
 from . import out_rules
 from .refs import LITERALS, A, C, E, V
 
-__all__ = ["Program", "MISS"]
+__all__ = ["Program", "MISS", "ext_guards", "guard_lines", "prune", "ret_names", "ret_src"]
 
 
 class _Miss:
@@ -136,7 +136,7 @@ def _used(payload: Any, acc: set) -> None:
             _used(v, acc)
 
 
-def _prune(lines: list, keep: set) -> list:
+def prune(lines: list, keep: set) -> list:
     """Drop lines whose results nothing uses (e.g. a value computed and never read)."""
     live = set(keep)
     live_ctx: set[int] = set()
@@ -157,16 +157,16 @@ def _prune(lines: list, keep: set) -> list:
     return out
 
 
-def _ret_names(x: tuple, acc: set) -> None:
+def ret_names(x: tuple, acc: set) -> None:
     kind = x[0]
     if kind == "new":
         acc.add(x[1].name)
     elif kind == "seq":
         for v in x[2]:
-            _ret_names(v, acc)
+            ret_names(v, acc)
     elif kind == "dict":
         for v in x[1].values():
-            _ret_names(v, acc)
+            ret_names(v, acc)
 
 
 class Program:
@@ -178,25 +178,13 @@ class Program:
         params = ", ".join(
             f"A{i}" if n is not None else f"_x{i}" for i, n in enumerate(rec.arg_names)
         )
-        head = [f"def step({params}):"]
-        guards = []
-        for e in rec.exts:
-            em.objs[f"e{e.index}"] = e.array
-            if e.tensor is not None:
-                t = em.obj(e.tensor, _hint(e.tensor))
-                guards.append(f"{t}._data is not e{e.index}")
-                # freezing or unfreezing a parameter changes which gradients the step makes
-                guards.append(f"{t}._rg is not {bool(e.tensor._rg)}")
-        for chunk in range(0, len(guards), 4):
-            cond = " or ".join(guards[chunk : chunk + 4])
-            head.append(f"    if {cond}:")
-            head.append("        return MISS")
+        head = [f"def step({params}):", *guard_lines(ext_guards(em, rec))]
         for i, n in enumerate(rec.arg_names):
             if n is not None:
                 head.append(f"    {n} = A{i}._data")
         keep: set = set()
-        _ret_names(rec.result, keep)
-        lines = _prune(rec.lines, keep)
+        ret_names(rec.result, keep)
+        lines = prune(rec.lines, keep)
         em.objs["MISS"] = MISS
         self.plan = out_rules.plan(lines, keep, rec.named, rec.backend) if out else None
         if self.plan is not None:
@@ -207,7 +195,7 @@ class Program:
         if self.plan is not None:
             out_rules.emit_tail(em, self.plan)
         body = em.body
-        body.append(f"    return {_ret_src(em, rec.result)}")
+        body.append(f"    return {ret_src(em, rec.result)}")
         self.lines = len(lines)
         self.source = "\n".join(head + body) + "\n"
         names = sorted(em.objs)
@@ -219,23 +207,48 @@ class Program:
         self.run = ns["_make"](**{k: em.objs[k] for k in names})
 
 
-def _ret_src(em: _Emitter, x: tuple) -> str:
+def ext_guards(em: _Emitter, rec: Any) -> list[str]:
+    """Conditions under which a program no longer fits: a tensor it reads from outside
+    has a new array, or was frozen or unfrozen (that changes which gradients it makes)."""
+    guards = []
+    for e in rec.exts:
+        em.objs[f"e{e.index}"] = e.array
+        em._by_id[id(e.array)] = f"e{e.index}"
+        if e.tensor is not None:
+            t = em.obj(e.tensor, _hint(e.tensor))
+            guards.append(f"{t}._data is not e{e.index}")
+            guards.append(f"{t}._rg is not {bool(e.tensor._rg)}")
+    return guards
+
+
+def guard_lines(guards: list[str]) -> list[str]:
+    """``if <any guard>: return MISS``, four conditions a line."""
+    out = []
+    for chunk in range(0, len(guards), 4):
+        out.append(f"    if {' or '.join(guards[chunk : chunk + 4])}:")
+        out.append("        return MISS")
+    return out
+
+
+def ret_src(em: _Emitter, x: tuple, new: Any = None) -> str:
     """Source for what the step returns: ("new", V, be) a fresh tensor of a program
-    value, ("arg", i) an argument, ("obj", C) a recorded object, ("lit", value),
-    ("seq", tuple|list, items), ("dict", {key: item})."""
+    value (``new(x)`` writes it, when given), ("arg", i) an argument, ("obj", C) a
+    recorded object, ("lit", value), ("seq", tuple|list, items), ("dict", {key: item})."""
     kind = x[0]
     if kind == "new":
+        if new is not None:
+            return new(x)
         return f"{em.obj(new_tensor, 'new_tensor')}({x[1].name}, {em.obj(x[2], 'be')})"
     if kind == "arg":
         return f"A{x[1]}"
     if kind in ("obj", "lit"):
         return em.src(x[1])
     if kind == "seq":
-        inner = ", ".join(_ret_src(em, v) for v in x[2])
+        inner = ", ".join(ret_src(em, v, new) for v in x[2])
         if x[1] is tuple:
             return f"({inner},)" if len(x[2]) == 1 else f"({inner})"
         return f"[{inner}]"
-    return "{" + ", ".join(f"{k!r}: {_ret_src(em, v)}" for k, v in x[1].items()) + "}"
+    return "{" + ", ".join(f"{k!r}: {ret_src(em, v, new)}" for k, v in x[1].items()) + "}"
 
 
 def _with(em: _Emitter, quiet: bool, be: Any, line: str) -> None:

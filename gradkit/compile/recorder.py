@@ -64,6 +64,10 @@ class Recorder:
                 self.arg_names.append(name)
             else:
                 self.arg_names.append(None)
+        #: each tensor argument's ``.grad`` array when the step began (None: no .grad)
+        self.arg_grads = [
+            a._grad._data if isinstance(a, Tensor) and a._grad is not None else None for a in args
+        ]
         self.result: Any = None
         self.backend: ArrayBackend | None = None
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..autograd.grad_mode import MODE
 from ..autograd.tensor import Tensor
+from .graph import GraphProgram, NoGraph
 from .program import MISS, Program
 from .recorder import Recorder, active, capture
 from .refs import LITERALS, C, describe, same
@@ -108,12 +109,22 @@ class CompiledStep:
     cannot be captured it keeps running eagerly and ``reason`` says why.
     """
 
-    def __init__(self, fn: Callable[..., Any], *, warn: bool = True, buffers: bool = True) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        warn: bool = True,
+        buffers: bool = True,
+        graph: bool | None = None,
+    ) -> None:
         self.fn = fn
         self.warn = warn
         self.buffers = buffers
+        self.graph = graph
         #: why the step runs eagerly (None while it is captured or being captured)
         self.reason: str | None = None
+        #: why a program that was to be graph-safe (a CUDA graph) is not (None: it is)
+        self._graph_reason: str | None = None
         self.counts = {"eager": 0, "recorded": 0, "replayed": 0}
         self._programs: dict[tuple, Program] = {}
         self._first: dict[tuple, Recorder] = {}
@@ -158,8 +169,39 @@ class CompiledStep:
         elif len(self._programs) >= MAX_PROGRAMS:
             self._fall_back(f"more than {MAX_PROGRAMS} different input shapes")
         else:
-            self._programs[sig] = Program(rec, out=self.buffers)
+            self._programs[sig] = self._program(rec)
         return result
+
+    def _program(self, rec: Recorder) -> Program | GraphProgram:
+        """A graph-safe program where a graph is wanted (``graph=True``, or a CUDA device
+        by default), else the plain one (with ``out=`` buffers on numpy)."""
+        be = rec.backend
+        want = self.graph
+        if want is None:
+            want = be is not None and be.device.type == "cuda"
+        if want:
+            try:
+                return GraphProgram(rec)
+            except NoGraph as e:
+                self._graph_reason = str(e)
+                if self.warn:
+                    warnings.warn(
+                        f"compile_step: no CUDA graph, replaying without one: {e}",
+                        UserWarning,
+                        stacklevel=5,
+                    )
+        return Program(rec, out=self.buffers)
+
+    @property
+    def graph_reason(self) -> str | None:
+        """Why the step does not run as a graph-safe program (a CUDA graph), or None."""
+        if self._graph_reason is not None:
+            return self._graph_reason
+        for prog in self._programs.values():
+            runner = getattr(prog, "runner", None)
+            if runner is not None and runner.reason is not None:
+                return runner.reason
+        return None
 
     def _fall_back(self, reason: str) -> None:
         self.reason = reason
@@ -190,6 +232,10 @@ class CompiledStep:
             )
             parts.append(f"# for ({shapes}), grad mode {'on' if sig[0] else 'off'}:")
             parts.append(f"# {prog.lines} calls")
+            runner = getattr(prog, "runner", None)
+            if runner is not None:
+                how = runner.kind if runner.reason is None else f"Python ({runner.reason})"
+                parts.append(f"# graph-safe: step() runs on the host around body(), run as: {how}")
             parts.append(prog.source.rstrip())
         text = "\n".join(parts)
         print(text, file=file)
@@ -197,7 +243,11 @@ class CompiledStep:
 
 
 def compile_step(
-    fn: Callable[..., Any] | None = None, *, warn: bool = True, buffers: bool = True
+    fn: Callable[..., Any] | None = None,
+    *,
+    warn: bool = True,
+    buffers: bool = True,
+    graph: bool | None = None,
 ) -> Any:
     """Capture a training step (forward, loss, backward, optimizer step) and replay it.
 
@@ -206,7 +256,10 @@ def compile_step(
     replays the recorded program, bit-identical to eager.  ``step.explain()`` prints
     the program; ``step.reason`` says why a step runs eagerly.  ``buffers=False`` leaves
     out the ``out=`` rules (every op allocates its result each step, as eagerly).
+    ``graph``: replay a graph-safe program whose device half is a CUDA graph (None, the
+    default: on a CUDA device only; True: on any device, where the device half runs as
+    Python, checked for host transfers on the GPU stand-in; False: never).
     """
     if fn is None:
-        return functools.partial(compile_step, warn=warn, buffers=buffers)
-    return CompiledStep(fn, warn=warn, buffers=buffers)
+        return functools.partial(compile_step, warn=warn, buffers=buffers, graph=graph)
+    return CompiledStep(fn, warn=warn, buffers=buffers, graph=graph)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from .optimizer import CountsSteps
+from .optimizer import CountsSteps, signed_decayed
 from .rmsprop import _check_nonneg
 
 __all__ = ["Adagrad"]
@@ -62,20 +62,26 @@ class Adagrad(CountsSteps):
         st = self.state[p] = {"step": 0, "sum": self._state_tensor(p, acc)}
         return st
 
-    def _update(self, group: dict, p: Tensor, g: Any) -> None:
-        xp = p._be.xp
-        data = p._data
-        if group["maximize"]:
-            g = -g
+    def _prepare(self, group: dict, p: Tensor) -> dict:
         st = self.state.get(p) or self._init_state(group, p)
         st["step"] += 1
-        step = st["step"]
-        wd = group["weight_decay"]
-        if wd != 0:
-            g = g + wd * data
-        clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
-        s = st["sum"]._data
+        return st
+
+    def _flags(self, group: dict) -> tuple:
+        return (bool(group["maximize"]), group["weight_decay"] != 0)
+
+    def _scalars(self, group: dict, st: dict) -> tuple:
+        clr = group["lr"] / (1 + (st["step"] - 1) * group["lr_decay"])
+        return (group["weight_decay"], group["eps"], -clr)
+
+    def _buffers(self, st: dict) -> tuple:
+        return (st["sum"]._data,)
+
+    @staticmethod
+    def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:
+        g = signed_decayed(g, data, *flags, c[0])
+        s = bufs[0]
         s += g * g
         std = xp.sqrt(s)
-        std += group["eps"]
-        data += (-clr * g) / std  # addcdiv: (value * g) / std
+        std += c[1]
+        data += (c[2] * g) / std  # addcdiv: (value * g) / std

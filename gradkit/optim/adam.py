@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from .optimizer import CountsSteps
+from .optimizer import CountsSteps, signed_decayed
 
 __all__ = ["Adam", "AdamW"]
 
@@ -69,13 +69,10 @@ class Adam(CountsSteps):
             },
         )
 
-    def _update(self, group: dict, p: Tensor, g: Any) -> None:
-        xp = p._be.xp
-        data = p._data
-        if group["maximize"]:
-            g = -g
+    def _prepare(self, group: dict, p: Tensor) -> dict:
         st = self.state.get(p)
         if st is None:
+            xp, data = p._be.xp, p._data
             st = self.state[p] = {
                 "step": 0,
                 "exp_avg": self._state_tensor(p, xp.zeros_like(data)),
@@ -84,26 +81,53 @@ class Adam(CountsSteps):
             if group["amsgrad"]:
                 st["max_exp_avg_sq"] = self._state_tensor(p, xp.zeros_like(data))
         st["step"] += 1
+        return st
+
+    def _flags(self, group: dict) -> tuple:
+        decay = group["weight_decay"] != 0
+        return (
+            bool(group["maximize"]),
+            decay and not group.get("decoupled_weight_decay"),
+            decay and bool(group.get("decoupled_weight_decay")),
+            bool(group["amsgrad"]),
+        )
+
+    def _scalars(self, group: dict, st: dict) -> tuple:
         step = st["step"]
         beta1, beta2 = group["betas"]
-        wd = group["weight_decay"]
-        if wd != 0:
-            if group.get("decoupled_weight_decay"):
-                data *= 1 - group["lr"] * wd
-            else:
-                g = g + wd * data
-        m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
-        m += (1 - beta1) * (g - m)
-        v *= beta2
-        v += (1 - beta2) * g * g
-        bias1 = 1 - beta1**step
-        bias2_sqrt = math.sqrt(1 - beta2**step)
-        if group["amsgrad"]:
-            vmax = st["max_exp_avg_sq"]._data
+        lr, wd = group["lr"], group["weight_decay"]
+        return (
+            wd,
+            1 - lr * wd,
+            1 - beta1,
+            beta2,
+            1 - beta2,
+            math.sqrt(1 - beta2**step),  # bias correction 2, as its square root
+            group["eps"],
+            -lr / (1 - beta1**step),  # -lr / bias correction 1
+        )
+
+    def _buffers(self, st: dict) -> tuple:
+        out = (st["exp_avg"]._data, st["exp_avg_sq"]._data)
+        vmax = st.get("max_exp_avg_sq")
+        return out if vmax is None else (*out, vmax._data)
+
+    @staticmethod
+    def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:
+        maximize, coupled, decoupled, amsgrad = flags
+        g = signed_decayed(g, data, maximize, coupled, c[0])
+        if decoupled:
+            data *= c[1]
+        m, v = bufs[0], bufs[1]
+        m += c[2] * (g - m)  # lerp
+        v *= c[3]
+        v += c[4] * g * g
+        if amsgrad:
+            vmax = bufs[2]
             vmax[...] = xp.maximum(vmax, v)
             v = vmax
-        denom = xp.sqrt(v) / bias2_sqrt + group["eps"]
-        data += ((-group["lr"] / bias1) * m) / denom  # addcdiv: (value * m) / denom
+        denom = xp.sqrt(v) / c[5] + c[6]
+        data += (c[7] * m) / denom  # addcdiv: (value * m) / denom
 
 
 class AdamW(Adam):

@@ -1,8 +1,13 @@
 """``optim.Optimizer``: param groups, ``zero_grad``, and ``state_dict`` laid out as PyTorch's.
 
-Subclasses implement ``_update(group, param, grad_array)``, which changes the
-parameter's array in place with the array namespace of its device: an update
-builds no graph and never copies to the host.
+An update is two halves, so that a captured step (``compile_step``, a CUDA graph)
+can run the device half alone: ``_prepare`` and ``_scalars`` are the host half (the
+state made on the first step, the step counted, this step's numbers such as
+``lr / (1 - beta1**t)`` as Python floats); ``_kernel`` is the device half, array
+calls only, its numbers taken from ``c`` (Python floats eagerly, 0-d device arrays
+in a graph, so a schedule's new ``lr`` reaches a captured update).  A subclass that
+writes its own ``_update`` instead still works everywhere but in a CUDA graph.
+An update builds no graph and never copies to the host.
 """
 
 from __future__ import annotations
@@ -14,7 +19,31 @@ from ..autograd.creation import tensor
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..autograd.tensor import Tensor, new_tensor
 
-__all__ = ["Optimizer", "CountsSteps"]
+__all__ = ["Optimizer", "CountsSteps", "runs_kernel", "has_kernel", "signed_decayed"]
+
+#: ``_update`` functions that are exactly ``_prepare`` + ``_scalars`` + ``_kernel``
+_KERNEL_UPDATES: set = set()
+
+
+def runs_kernel(fn: Callable) -> Callable:
+    """Mark an ``_update`` whose work on the device is all in ``_kernel``."""
+    _KERNEL_UPDATES.add(fn)
+    return fn
+
+
+def signed_decayed(g: Any, data: Any, maximize: bool, decay: bool, wd: Any) -> Any:
+    """The gradient an update uses: negated to maximize, plus ``wd * p`` (weight decay
+    added to the gradient, as PyTorch's non-decoupled decay is)."""
+    if maximize:
+        g = -g
+    if decay:
+        g = g + wd * data
+    return g
+
+
+def has_kernel(opt: Any) -> bool:
+    """Whether ``opt``'s update can run as its ``_kernel`` alone (in a captured graph)."""
+    return type(opt)._update in _KERNEL_UPDATES and type(opt)._kernel is not None
 
 
 class Optimizer:
@@ -132,8 +161,31 @@ class Optimizer:
                     p._bump_version()
         return loss
 
+    @runs_kernel
     def _update(self, group: dict, p: Tensor, g: Any) -> None:
+        """One parameter's update: the host half, then the device half."""
+        st = self._prepare(group, p)
+        c = self._scalars(group, st)
+        self._kernel(p._be.xp, self._flags(group), p._data, g, self._buffers(st), c)
+
+    def _prepare(self, group: dict, p: Tensor) -> dict:
+        """The parameter's state, made on its first step; the step counted."""
         raise NotImplementedError
+
+    def _flags(self, group: dict) -> tuple:
+        """The options that choose which array calls the update makes (guarded in a graph)."""
+        return ()
+
+    def _scalars(self, group: dict, st: dict) -> tuple:
+        """This step's numbers (Python floats, computed on the host as PyTorch does)."""
+        return ()
+
+    def _buffers(self, st: dict) -> tuple:
+        """The state arrays the kernel updates in place."""
+        return ()
+
+    #: ``_kernel(xp, flags, data, g, bufs, c)``: the update's array calls (a staticmethod)
+    _kernel: Any = None
 
     def _state_tensor(self, p: Tensor, data: Any) -> Tensor:
         return new_tensor(data, p._be)

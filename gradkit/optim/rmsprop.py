@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from .optimizer import CountsSteps
+from .optimizer import CountsSteps, signed_decayed
 
 __all__ = ["RMSprop"]
 
@@ -61,13 +61,10 @@ class RMSprop(CountsSteps):
             },
         )
 
-    def _update(self, group: dict, p: Tensor, g: Any) -> None:
-        xp = p._be.xp
-        data = p._data
-        if group["maximize"]:
-            g = -g
+    def _prepare(self, group: dict, p: Tensor) -> dict:
         st = self.state.get(p)
         if st is None:
+            xp, data = p._be.xp, p._data
             st = self.state[p] = {
                 "step": 0,
                 "square_avg": self._state_tensor(p, xp.zeros_like(data)),
@@ -77,24 +74,41 @@ class RMSprop(CountsSteps):
             if group["centered"]:
                 st["grad_avg"] = self._state_tensor(p, xp.zeros_like(data))
         st["step"] += 1
-        wd = group["weight_decay"]
-        if wd != 0:
-            g = g + wd * data
-        alpha = group["alpha"]
-        v = st["square_avg"]._data
-        v *= alpha
-        v += (1 - alpha) * g * g
-        if group["centered"]:
-            gm = st["grad_avg"]._data
-            gm += (1 - alpha) * (g - gm)
+        return st
+
+    def _flags(self, group: dict) -> tuple:
+        return (
+            bool(group["maximize"]),
+            group["weight_decay"] != 0,
+            bool(group["centered"]),
+            group["momentum"] > 0,
+        )
+
+    def _scalars(self, group: dict, st: dict) -> tuple:
+        alpha, lr = group["alpha"], group["lr"]
+        return (group["weight_decay"], alpha, 1 - alpha, group["eps"], group["momentum"], lr, -lr)
+
+    def _buffers(self, st: dict) -> tuple:
+        return tuple(st[k]._data for k in ("square_avg", "momentum_buffer", "grad_avg") if k in st)
+
+    @staticmethod
+    def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:
+        maximize, decay, centered, momentum = flags
+        g = signed_decayed(g, data, maximize, decay, c[0])
+        v = bufs[0]
+        v *= c[1]
+        v += c[2] * g * g
+        if centered:
+            gm = bufs[-1]
+            gm += c[2] * (g - gm)
             avg = xp.sqrt(v - gm * gm)
         else:
             avg = xp.sqrt(v)
-        avg += group["eps"]
-        if group["momentum"] > 0:
-            buf = st["momentum_buffer"]._data
-            buf *= group["momentum"]
+        avg += c[3]
+        if momentum:
+            buf = bufs[1]
+            buf *= c[4]
             buf += g / avg
-            data -= group["lr"] * buf
+            data -= c[5] * buf
         else:
-            data += (-group["lr"] * g) / avg  # addcdiv: (value * g) / avg
+            data += (c[6] * g) / avg  # addcdiv: (value * g) / avg

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..autograd.tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, runs_kernel, signed_decayed
 
 __all__ = ["SGD"]
 
@@ -56,22 +56,50 @@ class SGD(Optimizer):
             },
         )
 
+    @runs_kernel
     def _update(self, group: dict, p: Tensor, g: Any) -> None:
-        data = p._data
-        if group["maximize"]:
-            g = -g
+        st = self._prepare(group, p)
+        if group["momentum"] != 0 and st.get("momentum_buffer") is None:
+            self._first_momentum_step(group, p, g, st)
+            return
+        c = self._scalars(group, st)
+        self._kernel(p._be.xp, self._flags(group), p._data, g, self._buffers(st), c)
+
+    def _first_momentum_step(self, group: dict, p: Tensor, g: Any, st: dict) -> None:
+        """The first step with momentum: the buffer starts as the (decayed) gradient."""
         wd = group["weight_decay"]
-        if wd != 0:
-            g = g + wd * data
-        momentum = group["momentum"]
-        if momentum != 0:
-            st = self.state.setdefault(p, {})
-            buf = st.get("momentum_buffer")
-            if buf is None:
-                buf = st["momentum_buffer"] = self._state_tensor(p, p._be.copy(g))
-            else:
-                b = buf._data
-                b *= momentum
-                b += (1 - group["dampening"]) * g
-            g = g + momentum * buf._data if group["nesterov"] else buf._data
-        data -= group["lr"] * g
+        g = signed_decayed(g, p._data, group["maximize"], wd != 0, wd)
+        buf = st["momentum_buffer"] = self._state_tensor(p, p._be.copy(g))
+        g = g + group["momentum"] * buf._data if group["nesterov"] else buf._data
+        p._data -= group["lr"] * g
+
+    def _prepare(self, group: dict, p: Tensor) -> dict:
+        if group["momentum"] == 0:
+            return self.state.get(p) or {}
+        return self.state.setdefault(p, {})
+
+    def _flags(self, group: dict) -> tuple:
+        return (
+            bool(group["maximize"]),
+            group["weight_decay"] != 0,
+            group["momentum"] != 0,
+            bool(group["nesterov"]),
+        )
+
+    def _scalars(self, group: dict, st: dict) -> tuple:
+        return (group["weight_decay"], group["momentum"], 1 - group["dampening"], group["lr"])
+
+    def _buffers(self, st: dict) -> tuple:
+        buf = st.get("momentum_buffer")
+        return () if buf is None else (buf._data,)
+
+    @staticmethod
+    def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:
+        maximize, decay, momentum, nesterov = flags
+        g = signed_decayed(g, data, maximize, decay, c[0])
+        if momentum:
+            b = bufs[0]
+            b *= c[1]
+            b += c[2] * g
+            g = g + c[1] * b if nesterov else b
+        data -= c[3] * g

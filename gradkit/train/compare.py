@@ -46,6 +46,8 @@ class ModeTrace:
     compiled_replayed: list[bool] = field(default_factory=list)
     #: why the compiled twin ran eagerly (None: it was captured)
     compiled_reason: str | None = None
+    #: why its replays were not a CUDA graph on a GPU (None: they were, or no GPU)
+    compiled_graph_reason: str | None = None
     #: its losses and final parameters are the eager mode's, bit for bit
     compiled_identical: bool | None = None
 
@@ -196,6 +198,7 @@ def compare_modes(
     for mode, (model, _, cstep) in twins.items():
         tr = traces[mode]
         tr.compiled_reason = cstep.reason
+        tr.compiled_graph_reason = cstep.graph_reason
         tr.compiled_identical = tr.compiled_loss == tr.loss and _same_parameters(
             model, models[mode]
         )

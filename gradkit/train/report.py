@@ -45,6 +45,7 @@ def summary_rows(cmp: Comparison) -> list[dict[str, Any]]:
                 compiled_vs_eager=cms / ms if ms > 0 else float("nan"),
                 compiled_identical=tr.compiled_identical,
                 compiled_reason=tr.compiled_reason,
+                compiled_graph_reason=tr.compiled_graph_reason,
             )
     return rows
 
@@ -187,6 +188,10 @@ def _compiled_section(rows: list[dict[str, Any]]) -> list[str]:
         if r["compiled_reason"] is not None:
             lines.append("")
             lines.append(f"`{r['mode']}` ran eagerly: {r['compiled_reason']}")
+        elif r.get("compiled_graph_reason") is not None:
+            lines.append("")
+            why = r["compiled_graph_reason"]
+            lines.append(f"`{r['mode']}` replayed without a CUDA graph: {why}")
     return lines
 
 

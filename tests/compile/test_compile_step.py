@@ -61,11 +61,15 @@ def _assert_identical(eager: tuple, comp: tuple) -> None:
 
 
 def _trainer_step(name: str, opt_cls: type, **opt_kw) -> Callable:
-    def make():
+    """``make(dev)`` -> (the Trainer's step for model ``name``, its state); the step's
+    ``optimizer`` attribute is its optimizer."""
+
+    def make(dev: str = "cpu"):
         if name.endswith("logreg"):
             model = MODELS[name](6, n_classes=3)
         else:
             model = MODELS[name](6, 5, 3)
+        model = model.to(dev)
         opt = opt_cls(model.parameters(), **opt_kw)
 
         def step(x, y):
@@ -84,6 +88,7 @@ def _trainer_step(name: str, opt_cls: type, **opt_kw) -> Callable:
             st = [v for s in opt.state.values() for v in s.values() if hasattr(v, "numpy")]
             return params + st
 
+        step.optimizer = opt
         return step, state
 
     return make
