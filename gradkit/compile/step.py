@@ -173,12 +173,12 @@ class CompiledStep:
         return result
 
     def _program(self, rec: Recorder) -> Program | GraphProgram:
-        """A graph-safe program where a graph is wanted (``graph=True``, or a CUDA device
-        by default), else the plain one (with ``out=`` buffers on numpy)."""
+        """A graph-safe program where a graph is wanted (``graph=True``, or by default a
+        device off the host), else the plain one (with ``out=`` buffers on numpy)."""
         be = rec.backend
         want = self.graph
-        if want is None:
-            want = be is not None and be.device.type == "cuda"
+        if want is None:  # a GPU, or its stand-in (array-api-strict's device1)
+            want = be is not None and not be.is_host
         if want:
             try:
                 return GraphProgram(rec)
@@ -257,8 +257,9 @@ def compile_step(
     the program; ``step.reason`` says why a step runs eagerly.  ``buffers=False`` leaves
     out the ``out=`` rules (every op allocates its result each step, as eagerly).
     ``graph``: replay a graph-safe program whose device half is a CUDA graph (None, the
-    default: on a CUDA device only; True: on any device, where the device half runs as
-    Python, checked for host transfers on the GPU stand-in; False: never).
+    default: on a device off the host, a GPU or array-api-strict's ``device1`` that
+    stands in for one, where the device half runs under a host-transfer tripwire;
+    True: on the host too, as Python; False: never).
     """
     if fn is None:
         return functools.partial(compile_step, warn=warn, buffers=buffers, graph=graph)

@@ -264,6 +264,32 @@ def test_gpu_stand_in_device(tmp_path) -> None:
     assert json.loads((tmp_path / "run" / "result.json").read_text())["metric"] > 0.5
 
 
+def test_compiled_steps_on_the_gpu_stand_in_are_graph_safe_and_give_eager_numbers(tmp_path) -> None:
+    """loop.compile=true on device1: the step is a graph-safe program (its device half
+    under the host-transfer tripwire, as a CUDA graph's would be captured), and the run
+    logs the eager run's losses, bit for bit."""
+    pytest.importorskip("array_api_strict")
+    runs = {}
+    for flag in ("false", "true"):
+        p = gradkit(
+            "train",
+            "device.type=strict",
+            "optimizer=adam",
+            "loop.steps=30",
+            f"loop.compile={flag}",
+            f"hydra.run.dir=run-{flag}",
+            *FAST,
+            cwd=tmp_path,
+        )
+        assert p.returncode == 0, output(p)
+        assert "CUDA graph" not in p.stderr and "eagerly" not in p.stderr
+        runs[flag] = [
+            {k: v for k, v in r.items() if k not in ("time", "steps_per_s")}
+            for r in metrics(tmp_path / f"run-{flag}")
+        ]
+    assert runs["true"] == runs["false"] and len(runs["true"]) > 2
+
+
 def test_gradients_piling_up_are_warned_about_and_a_sane_run_is_quiet(tmp_path) -> None:
     p = gradkit("train", "loop.steps=60", "loop.zero_grad=never", *FAST, cwd=tmp_path)
     assert p.returncode == 0, output(p)

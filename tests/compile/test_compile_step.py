@@ -399,6 +399,8 @@ def test_a_tensor_made_where_the_recorder_cannot_see_falls_back() -> None:
 
 # -- the device path: no host transfer inside a replayed program --
 def test_replay_makes_no_host_transfer_on_device1() -> None:
+    """The plain replay (``graph=False``; the default off the host is graph-safe, which
+    uploads its optimizer's numbers once a step: tests/compile/test_graph.py)."""
     dev = gradkit.device("strict", 1)
     gradkit.manual_seed(0)
     model = MODELS["mlp"](6, 5, 3).to(dev)
@@ -411,7 +413,7 @@ def test_replay_makes_no_host_transfer_on_device1() -> None:
         opt.step()
         return loss
 
-    compiled = gradkit.compile_step(step)
+    compiled = gradkit.compile_step(step, graph=False)
     batches = [(x.to(dev), y.to(dev)) for x, y in _data()]
     for k in range(2):
         compiled(*batches[k])
