@@ -46,18 +46,25 @@ _FORBIDDEN += ("__dlpack__", "to_device", "tolist", "item")
 
 
 @contextlib.contextmanager
-def no_host_transfers(xs: Any) -> Iterator[None]:
+def no_host_transfers(xs: Any, seen: list | None = None) -> Iterator[None]:
     """Inside the block, an array-api-strict array off the CPU device raises
     :class:`HostTransfer` when read back to the host, and ``asarray`` of host data onto
-    such a device raises too: what CUDA stream capture refuses."""
+    such a device raises too: what CUDA stream capture refuses.  With a list ``seen``,
+    each transfer is noted there instead, and goes ahead."""
     cls = xs._array_object.Array
     cpu = xs.Device("CPU_DEVICE")
+
+    def refuse(message: str) -> None:
+        if seen is None:
+            raise HostTransfer(message)
+        seen.append(message)
+
     saved = {n: cls.__dict__[n] for n in _FORBIDDEN if n in cls.__dict__}
 
     def tripwire(name: str, orig: Callable) -> Callable:
         def method(self: Any, *args: Any, **kwargs: Any) -> Any:
             if self.device != cpu:
-                raise HostTransfer(
+                refuse(
                     f"Array.{name} on {self.device} inside a captured program: a host "
                     "transfer, which a CUDA graph cannot contain"
                 )
@@ -69,7 +76,7 @@ def no_host_transfers(xs: Any) -> Iterator[None]:
 
     def asarray(obj: Any, *args: Any, device: Any = None, **kwargs: Any) -> Any:
         if device is not None and device != cpu and not isinstance(obj, cls):
-            raise HostTransfer(
+            refuse(
                 f"asarray of host data onto {device} inside a captured program: an upload, "
                 "which a CUDA graph cannot contain"
             )
@@ -87,8 +94,10 @@ def no_host_transfers(xs: Any) -> Iterator[None]:
 
 
 class HostFreeRunner(PythonRunner):
-    """The device half as Python under :func:`no_host_transfers` (array-api-strict's
-    ``device1``): a program that passes here makes no host transfer a GPU would refuse."""
+    """The device half as Python, watched by :func:`no_host_transfers` (array-api-strict's
+    ``device1``), failing as :class:`CudaGraph` fails: a host transfer in its first run
+    (where a GPU would capture) is ``reason``, the step having run once, and later calls
+    run it as plain Python."""
 
     kind = "Python, no host transfers (the GPU stand-in)"
 
@@ -97,9 +106,16 @@ class HostFreeRunner(PythonRunner):
         self._xs = xs
 
     def __call__(self) -> tuple:
-        self.launches += 1
-        with no_host_transfers(self._xs):
+        if self.reason is not None:
             return self.body()
+        seen: list[str] = []
+        with no_host_transfers(self._xs, seen):
+            out = self.body()
+        if seen:
+            self.reason = f"capture failed: {seen[0]}"
+        else:
+            self.launches += 1
+        return out
 
 
 class CudaGraph:
@@ -129,10 +145,10 @@ class CudaGraph:
         self._stream: Any = None
 
     def __call__(self) -> tuple:
-        if self.reason is not None:
-            return self.body()
         cp = self._cupy
         with cp.cuda.Device(self._device):
+            if self.reason is not None:
+                return self.body()
             current = cp.cuda.get_current_stream()
             if self.graph is None:
                 return self._capture(current)
@@ -148,19 +164,37 @@ class CudaGraph:
         try:
             with side, cp.cuda.using_allocator(self._pool.malloc):
                 outs = self.body()  # the step itself, and the warm-up
-                try:
-                    side.begin_capture()
-                    try:
-                        captured = self.body()
-                    finally:
-                        graph = side.end_capture()
-                except Exception as e:  # capture refused an op: keep running as Python
-                    self.reason = f"capture failed: {type(e).__name__}: {e}"
-                else:
-                    self.graph, self._outs = graph, captured
+                self._try_capture(side)
         finally:
             current.wait_event(side.record())
         return outs
+
+    def _try_capture(self, side: Any) -> None:
+        """Capture the body on ``side`` in thread-local mode (an unsafe call such as a
+        synchronous copy fails instead of being recorded), with pinned host memory off
+        (an upload staged through it would be replayed from a buffer since reused)."""
+        cp = self._cupy
+        first: Exception | None = None
+        captured: tuple = ()
+        cp.cuda.set_pinned_memory_allocator(None)
+        try:
+            side.begin_capture(mode=cp.cuda.runtime.streamCaptureModeThreadLocal)
+            try:
+                captured = self.body()
+            except Exception as e:
+                first = e
+            try:
+                graph = side.end_capture()
+            except Exception as e:
+                first = first or e
+        except Exception as e:  # begin_capture itself refused
+            first = e
+        finally:
+            cp.cuda.set_pinned_memory_allocator(cp.get_default_pinned_memory_pool().malloc)
+        if first is not None:  # the op that failed, not end_capture's own complaint
+            self.reason = f"capture failed: {type(first).__name__}: {first}"
+        else:
+            self.graph, self._outs = graph, captured
 
 
 def runner(be: Any, body: Callable[[], tuple]) -> Any:

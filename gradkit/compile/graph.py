@@ -26,9 +26,18 @@ from typing import Any
 from ..autograd.tensor import Tensor, new_tensor
 from ..backend import capture
 from ..optim.optimizer import has_kernel
-from .out_rules import _params_of
-from .program import MISS, _emit, _Emitter, ext_guards, guard_lines, prune, ret_names, ret_src
-from .refs import A, C, V
+from .program import (
+    MISS,
+    _emit,
+    _Emitter,
+    ext_guards,
+    guard_lines,
+    plan_guards,
+    prune,
+    ret_names,
+    ret_src,
+)
+from .refs import A, C, V, params_of
 
 __all__ = ["GraphProgram", "NoGraph"]
 
@@ -51,12 +60,11 @@ def _set_grad(leaf: Tensor, arr: Any, be: Any) -> None:
         leaf._grad = new_tensor(arr, be)
 
 
-def _load_grad(leaf: Tensor, buf: Any, be: Any) -> None:
-    """Make ``leaf.grad`` live in ``buf``, which the body adds to (copied in once)."""
-    g = leaf._grad
-    if g._data is not buf:
-        buf[...] = g._data
-        leaf._grad = new_tensor(buf, be)
+def _put_back(entry: Tensor, buf: Any) -> None:
+    """Copy what the body left in ``buf`` back into the ``.grad`` tensor the step began
+    with (eagerly, the step writes into that tensor in place: its identity is kept)."""
+    entry._data[...] = buf
+    entry._bump_version()
 
 
 def _may_alias(a: Any, b: Any) -> bool:
@@ -66,6 +74,12 @@ def _may_alias(a: Any, b: Any) -> bool:
         return False
     mod = sys.modules[type(a).__module__.split(".")[0]]
     return bool(mod.may_share_memory(a, b))
+
+
+def _dense(arr: Any) -> bool:
+    """C- or Fortran-contiguous (so ``empty_like`` gives a buffer of the same strides)."""
+    flags = getattr(getattr(arr, "_array", arr), "flags", None)
+    return flags is None or bool(flags.c_contiguous or flags.f_contiguous)
 
 
 def _grad_fits(leaf: Tensor, shape: tuple, dtype: Any) -> bool:
@@ -89,7 +103,7 @@ class _OptimizerPlan:
             if p._data is not data or opt._flags(group) != flags:
                 return False
             try:
-                now = opt._buffers(opt.state.get(p) or {})
+                now = opt._buffers(group, opt.state.get(p) or {})
             except KeyError:  # its state was cleared
                 return False
             if len(now) != len(bufs) or any(a is not b for a, b in zip(now, bufs)):
@@ -101,7 +115,7 @@ class _OptimizerPlan:
         values: dict[Any, list] = {dt: [] for dt in self.buffers}
         for opt, group, p, _data, _bufs, _flags, dt in self.entries:
             st = opt._prepare(group, p)
-            values[dt].extend(opt._scalars(group, st))
+            values.setdefault(dt, []).extend(opt._scalars(group, st))
         for dt, buf in self.buffers.items():
             be.write(buf, values[dt])
 
@@ -118,11 +132,13 @@ class GraphProgram:
         if be is None:
             raise NoGraph("the step makes no array call")
         self.be = be
+        #: whether the user was told that its capture failed
+        self.told = False
         em = _Emitter()
         em.objs["MISS"] = MISS
         keep: set = set()
         ret_names(rec.result, keep)
-        lines = prune(rec.lines, keep)
+        lines = self._lines = prune(rec.lines, keep)
         self.lines = len(lines)
         self._em = em
         self._state: dict[int, str | None] = {}  # id(leaf) -> the array its .grad is in
@@ -130,9 +146,11 @@ class GraphProgram:
         #: tensor when the program was built, and its source in ``step``
         self._leaves: dict[Any, tuple[Tensor, str]] = {}
         self._args_t = rec.args
-        self._arg_grads = rec.arg_grads
+        self._first_grads = rec.first_grads
+        #: leaves whose .grad must be None when the step begins (their source)
         self._entry_none: list[str] = []
-        self._entry_load: list[tuple[str, str]] = []
+        #: leaves whose .grad the step adds to: (source, key, buffer it is copied into)
+        self._entry_load: list[tuple[str, Any, str]] = []
         self._grad_names: set[str] = set()
         self._n = 0
         self.opt = _OptimizerPlan()
@@ -143,25 +161,37 @@ class GraphProgram:
         for i, n in enumerate(rec.arg_names):
             if n is not None:
                 arr = rec.named[n]
+                if not _dense(arr):
+                    raise NoGraph(
+                        f"argument {i} is a view with gaps (its input buffer would add up in "
+                        "another order): pass x.contiguous()"
+                    )
                 buf = be.xp.empty_like(arr)
                 body.append(f"    {n} = {em.obj(buf, 'S', key=('S', i))}")
         for line in lines:
             self._line(line)
         self._coefficients()
-        # what the body returns: each .grad it leaves set, then the step's results
-        grads = [(self._leaves[k][1], s) for k, s in self._state.items() if s is not None]
+        # what the body returns: each .grad it leaves in an array of its own, then the
+        # step's results (a .grad the step began with is copied back from its buffer)
+        loaded = {name for _src, _k, name in self._entry_load}
+        grads = [
+            (k, self._leaves[k][1], s)
+            for k, s in self._state.items()
+            if s is not None and s not in loaded
+        ]
         results: list[str] = []
+        copy = em.obj(be.copy, "copy", key=("copy",))
+        nt = em.obj(new_tensor, "new_tensor")
 
         def returned(x: tuple) -> str:  # a value the body made: a copy of the graph's array
             results.append(x[1].name)
             v = f"_o[{len(grads) + len(results) - 1}]"
-            nt = em.obj(new_tensor, "new_tensor")
-            return (
-                f"{nt}({em.obj(self.be.copy, 'copy', key=('copy',))}({v}) if _copies else {v}, be)"
-            )
+            if self._of_args(x[1].name):  # a view of an input buffer: always a copy
+                return f"{nt}({copy}({v}), be)"
+            return f"{nt}({copy}({v}) if _copies else {v}, be)"
 
         ret = ret_src(em, rec.result, returned)
-        outs = [s for _, s in grads] + results
+        outs = [s for _, _, s in grads] + results
         body.append(f"    return ({', '.join(outs)}{',' if len(outs) == 1 else ''})")
         self.body_source = "def body():\n" + "\n".join(body) + "\n"
         self.runner = capture.runner(be, self._make(self.body_source, "body"))
@@ -193,18 +223,24 @@ class GraphProgram:
         if k in self._state:
             return self._state[k]
         t, src = self._leaves[k]
-        # an argument is a new tensor each call: as it was when the recording began
-        now = self._arg_grads[k[1]] if k.__class__ is tuple else t._grad
-        now = now._data if isinstance(now, Tensor) else now
+        if id(t) in self._first_grads:  # as it was when the recorded step began
+            now = self._first_grads[id(t)]
+        else:
+            now = None if t._grad is None else t._grad._data
         if not reads or now is None:
             if reads:
                 self._entry_none.append(src)
             self._state[k] = None
             return None
         name = self._em.obj(self.be.xp.empty_like(now), "G")
-        self._entry_load.append((src, name))
+        self._entry_load.append((src, k, name))
         self._state[k] = name
         return name
+
+    def _of_args(self, name: str) -> bool:
+        """Whether value ``name`` may share memory with an argument (its input buffer)."""
+        arr = self._named.get(name)
+        return arr is None or any(_may_alias(arr, a) for a in self._args)
 
     def _local(self, hint: str) -> str:
         self._n += 1
@@ -217,10 +253,9 @@ class GraphProgram:
             _emit(em, line)
         elif kind in _WRITES:
             target = p[0]
-            if isinstance(target, V) and target.name not in self._grad_names:
-                arr = self._named.get(target.name)
-                if arr is None or any(_may_alias(arr, a) for a in self._args):
-                    raise NoGraph("the step writes in place into a tensor it was given")
+            named = isinstance(target, V) and target.name not in self._grad_names
+            if named and self._of_args(target.name):
+                raise NoGraph("the step writes in place into a tensor it was given")
             _emit(em, line)
         elif kind == "acc":
             leaf, g, copy, _be = p
@@ -252,13 +287,13 @@ class GraphProgram:
             self._grad(t, reads=False)
             name = self._local("grad")
             src = em.src(p[1])
-            if isinstance(p[1], C):
+            if isinstance(p[1], C) or (isinstance(p[1], V) and self._of_args(p[1].name)):
                 src = f"{em.obj(self.be.copy, 'copy', key=('copy',))}({src})"
             body.append(f"    {name} = {src}")
             self._state[t] = name
         elif kind == "call":  # zero_grad
             obj, _fn, set_to_none = p
-            for t in _params_of(obj.value):
+            for t in params_of(obj.value):
                 k = self._tensor_key(t)
                 cur = self._grad(k, reads=not set_to_none)
                 if set_to_none:
@@ -288,7 +323,7 @@ class GraphProgram:
                 continue
             st = opt.state.get(p) or {}
             try:
-                bufs = opt._buffers(st)
+                bufs = opt._buffers(group, st)
             except KeyError:
                 raise NoGraph("an optimizer has no state yet for a parameter it updates") from None
             flags = opt._flags(group)
@@ -311,9 +346,10 @@ class GraphProgram:
             offsets[dt] = start + n
             spans.append((dt, start, n))
         for dt, total in offsets.items():
-            self.opt.buffers[dt] = xp.zeros((max(total, 1),), dtype=dt, device=dev)
+            if total:  # an optimizer with no numbers (its _scalars is ()) uploads nothing
+                self.opt.buffers[dt] = xp.zeros((total,), dtype=dt, device=dev)
         for k, (dt, start, n) in enumerate(spans):
-            buf = self.opt.buffers[dt]
+            buf = self.opt.buffers.get(dt)
             self._em.objs[f"c{k}"] = tuple(buf[i, ...] for i in range(start, start + n))
 
     # -- the host half --
@@ -323,11 +359,11 @@ class GraphProgram:
             f"A{i}" if n is not None else f"_x{i}" for i, n in enumerate(rec.arg_names)
         )
         src = [f"def step({params}):"]
-        guards = list(self._guards)
+        guards = self._guards + plan_guards(em, self._lines)
         for t in self._entry_none:
             guards.append(f"{t}._grad is not None")
         fits = em.obj(_grad_fits, "grad_fits")
-        for t, name in self._entry_load:
+        for t, _k, name in self._entry_load:
             arr = em.objs[name]
             dt = em.obj(arr.dtype, "dtype", key=("dtype", str(arr.dtype)))
             guards.append(f"not {fits}({t}, {arr.shape!r}, {dt})")
@@ -337,15 +373,22 @@ class GraphProgram:
         for i, n in enumerate(rec.arg_names):
             if n is not None:
                 src.append(f"    {em.obj(None, 'S', key=('S', i))}[...] = A{i}._data")
-        load = em.obj(_load_grad, "load_grad")
-        for t, name in self._entry_load:
-            src.append(f"    {load}({t}, {name}, be)")
+        for j, (t, _k, name) in enumerate(self._entry_load):
+            src.append(f"    _e{j} = {t}._grad")
+            src.append(f"    {name}[...] = _e{j}._data")
         if self.opt.entries:
             src.append(f"    {em.obj(self.opt, 'optimizers')}.host_half(be)")
         src.append("    _o = run()")
+        put_back = em.obj(_put_back, "put_back")
+        for j, (_t, _k, name) in enumerate(self._entry_load):
+            src.append(f"    {put_back}(_e{j}, {name})")
         set_grad = em.obj(_set_grad, "set_grad")
-        for j, (t, _s) in enumerate(grads):
-            src.append(f"    {set_grad}({t}, _o[{j}], be)")
+        copy = em.obj(self.be.copy, "copy", key=("copy",))
+        for j, (k, t, _s) in enumerate(grads):
+            if k.__class__ is tuple:  # an argument's own .grad: never the graph's array
+                src.append(f"    {set_grad}({t}, {copy}(_o[{j}]) if _copies else _o[{j}], be)")
+            else:
+                src.append(f"    {set_grad}({t}, _o[{j}], be)")
         for k, (_t, t) in self._leaves.items():
             if self._state.get(k, "") is None:
                 src.append(f"    {t}._drop_grad()")

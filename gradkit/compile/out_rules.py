@@ -32,7 +32,7 @@ from ..ops import elementwise as _ew
 from ..ops import linalg as _la
 from ..ops import loss as _loss
 from ..ops import reduction as _red
-from .refs import C, E, V
+from .refs import C, E, V, params_of
 
 __all__ = ["Plan", "plan", "emit", "emit_tail"]
 
@@ -329,7 +329,7 @@ def _zeroed_grads(lines: list) -> tuple[set[int], dict[int, Any], set]:
             else:
                 zero, anything = {}, True
         elif kind == "call" and p[2] is False:  # zero_grad(set_to_none=False)
-            zero = {("C", id(t)): True for t in _params_of(p[0].value)}
+            zero = {("C", id(t)): True for t in params_of(p[0].value)}
             anything = True
         elif kind == "acc":
             key = _leaf_key(p[0])
@@ -350,15 +350,6 @@ def _zeroed_grads(lines: list) -> tuple[set[int], dict[int, Any], set]:
 
 def _leaf_key(ref: Any) -> Any:
     return ("A", ref.index) if ref.__class__.__name__ == "A" else ("C", id(ref.value))
-
-
-def _params_of(obj: Any) -> list:
-    """The tensors ``obj.zero_grad()`` zeroes (an optimizer's or a module's parameters)."""
-    groups = getattr(obj, "param_groups", None)
-    if groups is not None:
-        return [t for g in groups for t in g["params"]]
-    params = getattr(obj, "parameters", None)
-    return list(params()) if params is not None else []
 
 
 # ---------------------------------------------------------------- writing the lines

@@ -20,7 +20,16 @@ from ..ops.shape import set_index
 from . import out_rules
 from .refs import LITERALS, A, C, E, V
 
-__all__ = ["Program", "MISS", "ext_guards", "guard_lines", "prune", "ret_names", "ret_src"]
+__all__ = [
+    "Program",
+    "MISS",
+    "ext_guards",
+    "plan_guards",
+    "guard_lines",
+    "prune",
+    "ret_names",
+    "ret_src",
+]
 
 
 class _Miss:
@@ -178,13 +187,14 @@ class Program:
         params = ", ".join(
             f"A{i}" if n is not None else f"_x{i}" for i, n in enumerate(rec.arg_names)
         )
-        head = [f"def step({params}):", *guard_lines(ext_guards(em, rec))]
-        for i, n in enumerate(rec.arg_names):
-            if n is not None:
-                head.append(f"    {n} = A{i}._data")
         keep: set = set()
         ret_names(rec.result, keep)
         lines = prune(rec.lines, keep)
+        guards = ext_guards(em, rec) + plan_guards(em, lines)
+        head = [f"def step({params}):", *guard_lines(guards)]
+        for i, n in enumerate(rec.arg_names):
+            if n is not None:
+                head.append(f"    {n} = A{i}._data")
         em.objs["MISS"] = MISS
         self.plan = out_rules.plan(lines, keep, rec.named, rec.backend) if out else None
         if self.plan is not None:
@@ -219,6 +229,29 @@ def ext_guards(em: _Emitter, rec: Any) -> list[str]:
             guards.append(f"{t}._data is not e{e.index}")
             guards.append(f"{t}._rg is not {bool(e.tensor._rg)}")
     return guards
+
+
+def same_plan(opt: Any, plan: tuple) -> bool:
+    """Whether ``opt`` still updates the recorded (group, parameter) pairs, in order (a
+    group added, or a parameter added to or removed from one, records again)."""
+    k = 0
+    n = len(plan)
+    for g in opt.param_groups:
+        for p in g["params"]:
+            if k >= n or plan[k][0] is not g or plan[k][1] is not p:
+                return False
+            k += 1
+    return k == n
+
+
+def plan_guards(em: _Emitter, lines: list) -> list[str]:
+    """A guard per optimizer step in ``lines``: its parameter groups are as recorded."""
+    out = []
+    for kind, p, _ in lines:
+        if kind == "optstep":
+            fn = em.obj(same_plan, "same_plan")
+            out.append(f"not {fn}({em.src(p[0])}, {em.src(p[1])})")
+    return out
 
 
 def guard_lines(guards: list[str]) -> list[str]:

@@ -26,7 +26,7 @@ from ..ops import elementwise as _ew
 from ..ops import inplace as _ip
 from ..ops import shape as _sh
 from ..optim.optimizer import Optimizer
-from .refs import LITERALS, A, C, E, V
+from .refs import LITERALS, A, C, E, V, params_of
 
 __all__ = ["Recorder", "capture", "active"]
 
@@ -64,10 +64,9 @@ class Recorder:
                 self.arg_names.append(name)
             else:
                 self.arg_names.append(None)
-        #: each tensor argument's ``.grad`` array when the step began (None: no .grad)
-        self.arg_grads = [
-            a._grad._data if isinstance(a, Tensor) and a._grad is not None else None for a in args
-        ]
+        #: id(tensor) -> its ``.grad`` array (or None) the first time the step touched
+        #: that ``.grad``: what it was when the step began
+        self.first_grads: dict[int, Any] = {}
         self.result: Any = None
         self.backend: ArrayBackend | None = None
 
@@ -134,6 +133,13 @@ class Recorder:
             if a is t:
                 return A(i)
         return C(t)
+
+    def touch(self, t: Tensor) -> None:
+        """Note what ``t.grad`` is before the step first reads or writes it."""
+        if id(t) not in self.first_grads:
+            g = t._grad
+            self.first_grads[id(t)] = None if g is None else g._data
+            self._keep.append(t)
 
     def refuse(self, reason: str) -> None:
         """The step cannot be replayed: keep the first reason."""
@@ -329,6 +335,8 @@ def _rec_setitem(t: Tensor, index: Any, value: Any) -> None:
 def _rec_grad_get(self: Tensor) -> Any:
     g = _ORIG["grad"].fget(self)
     rec = _CURRENT[0]
+    if rec is not None and not rec.paused:
+        rec.touch(self)
     if rec is not None and not rec.paused and g is not None:
         rec.lines.append(("loadgrad", (rec.tensor(self),), (rec.define(g._data),)))
     return g
@@ -337,6 +345,7 @@ def _rec_grad_get(self: Tensor) -> Any:
 def _rec_grad_set(self: Tensor, value: Any) -> None:
     rec = _CURRENT[0]
     if rec is not None and not rec.paused:
+        rec.touch(self)
         if value is None:
             rec.lines.append(("dropgrad", (rec.tensor(self),), ()))
         elif isinstance(value, Tensor) and value._be is self._be:
@@ -351,6 +360,8 @@ def _rec_zero_grad(key: str) -> Any:
     def variant(self: Any, set_to_none: bool = True) -> None:
         rec = _CURRENT[0]
         if rec is not None and not rec.paused:
+            for t in params_of(self):
+                rec.touch(t)
             rec.lines.append(("call", (C(self), C(_ORIG[key]), bool(set_to_none)), ()))
             with rec.pause():
                 return _ORIG[key](self, set_to_none)
@@ -367,6 +378,8 @@ def _rec_opt_step(self: Optimizer, closure: Any = None) -> Any:
         rec.refuse("optimizer.step(closure) inside the step")
     else:
         plan = tuple((g, p) for g in self.param_groups for p in g["params"])
+        for _g, p in plan:
+            rec.touch(p)
         rec.lines.append(("optstep", (C(self), C(plan)), ()))
     with rec.pause():
         return _ORIG["Optimizer.step"](self, closure)
@@ -482,6 +495,7 @@ def _rec_accumulate(leaf: Tensor, g: Any, borrowed: Any) -> None:
     copy = borrowed.holds(g) or be.is_view(g)
     if be.fix(g) is not g:
         rec.refuse("a gradient that is not an array of its device")
+    rec.touch(leaf)
     rec.lines.append(("acc", (rec.tensor(leaf), rec.ref_array(g), copy, be), ()))
     with rec.pause():
         return orig(leaf, g, borrowed)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["V", "E", "C", "A", "LITERALS", "same", "describe"]
+__all__ = ["V", "E", "C", "A", "LITERALS", "same", "describe", "params_of"]
 
 #: values written into a program as they are (``repr`` gives them back exactly)
 LITERALS = (int, float, bool, str, type(None))
@@ -129,3 +129,12 @@ def describe(x: Any) -> str:
             return f"a constant array of shape {list(shape)}"
         return f"the constant {v!r}"[:80]
     return repr(x)[:80]
+
+
+def params_of(obj: Any) -> list:
+    """The tensors ``obj.zero_grad()`` zeroes (an optimizer's or a module's parameters)."""
+    groups = getattr(obj, "param_groups", None)
+    if groups is not None:
+        return [t for g in groups for t in g["params"]]
+    params = getattr(obj, "parameters", None)
+    return list(params()) if params is not None else []

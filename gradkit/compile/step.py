@@ -12,22 +12,25 @@ from ..autograd.tensor import Tensor
 from .graph import GraphProgram, NoGraph
 from .program import MISS, Program
 from .recorder import Recorder, active, capture
-from .refs import LITERALS, C, describe, same
+from .refs import LITERALS, C, E, describe, same
 
 __all__ = ["compile_step", "CompiledStep"]
 
 #: programs kept per step function (one per input signature); more falls back to eager
 MAX_PROGRAMS = 8
+#: a program whose guards fail this many calls in a row gives way (see CompiledStep._missed)
+MAX_MISSES = 3
 
 
 def _signature(args: tuple) -> tuple | None:
     """What a program is valid for: each argument's shape, dtype, device, requires_grad
-    (or a Python value itself), and the grad mode; None if an argument cannot be keyed."""
+    and strides (or a Python value itself), and the grad mode; None if an argument
+    cannot be keyed."""
     sig: list = [MODE.enabled]
     for a in args:
         if a.__class__ is Tensor:
             d = a._data
-            sig.append((d.shape, d.dtype, a._be, a._rg))
+            sig.append((d.shape, d.dtype, a._be, a._rg, layout(d)))
         elif a.__class__ is float:  # by repr: -0.0 is not 0.0 here, and nan is nan
             sig.append((float, repr(a)))
         elif isinstance(a, LITERALS):
@@ -35,6 +38,15 @@ def _signature(args: tuple) -> tuple | None:
         else:
             return None
     return tuple(sig)
+
+
+def layout(d: Any) -> tuple | None:
+    """An array's strides (array-api-strict's: its numpy array's), part of a program's
+    key: a sum over a transposed view adds in another order, so another program."""
+    st = getattr(d, "strides", None)
+    if st is None:
+        st = getattr(getattr(d, "_array", None), "strides", None)
+    return st
 
 
 def _result_template(rec: Recorder, x: Any) -> tuple:
@@ -65,15 +77,41 @@ def _difference(a: Recorder, b: Recorder) -> str | None:
             return f"call {k} is {la[0]} one time, {lb[0]} the next"
         pa, pb = _comparable(la), _comparable(lb)
         if not same(pa, pb):
-            for x, y in zip(pa, pb):
-                if not same(x, y):
-                    return f"call {k} ({_what(la)}) uses {describe(x)}, then {describe(y)}"
-            return f"call {k} ({_what(la)}) differs"
+            x, y = _first_difference(pa, pb)
+            what = f"call {k} ({_what(la)})"
+            if isinstance(x, E) and isinstance(y, E) and x.index == y.index:
+                return (
+                    f"{what} reads {x!r}, a tensor from outside the recorded ops that is a {_NEW}"
+                )
+            if isinstance(x, C) and isinstance(y, C) and hasattr(x.value, "shape"):
+                return f"{what} uses {describe(x)} whose values change from call to call"
+            return f"{what} uses {describe(x)}, then {describe(y)}"
     if len(a.exts) != len(b.exts) or not same(a.exts, b.exts):
-        return "the tensors it reads from outside differ"
+        return f"it reads a tensor from outside the recorded ops that is a {_NEW}"
     if not same(a.result, b.result):
-        return "what it returns differs"
+        return f"it returns a tensor from outside the recorded ops that is a {_NEW}"
     return None
+
+
+#: why a tensor read from outside a step differs between two calls, and what to do
+_NEW = (
+    "new array each call (made by .to()/.cpu(), argmax or a comparison on a value read "
+    "back, a .data assignment, or replaced between calls): compute it outside the step "
+    "and pass it in, or keep it out of the step"
+)
+
+
+def _first_difference(a: Any, b: Any) -> tuple:
+    """The innermost pair of recorded values where ``a`` and ``b`` first differ."""
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
+        for x, y in zip(a, b):
+            if not same(x, y):
+                return _first_difference(x, y)
+    if isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+        for k in a:
+            if not same(a[k], b[k]):
+                return _first_difference(a[k], b[k])
+    return a, b
 
 
 def _what(line: tuple) -> str:
@@ -128,6 +166,8 @@ class CompiledStep:
         self.counts = {"eager": 0, "recorded": 0, "replayed": 0}
         self._programs: dict[tuple, Program] = {}
         self._first: dict[tuple, Recorder] = {}
+        self._misses: dict[tuple, int] = {}
+        self._retried: set[tuple] = set()
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -146,11 +186,56 @@ class CompiledStep:
             out = prog.run(*args)
             if out is not MISS:
                 self.counts["replayed"] += 1
+                self._misses.pop(sig, None)
+                if prog.__class__ is GraphProgram and prog.runner.reason is not None:
+                    self._told(prog)
                 return out
             del self._programs[sig]  # a parameter was replaced: record again
+            if self._missed(sig, prog):
+                self.counts["eager"] += 1
+                return self.fn(*args)
         return self._record(sig, args)
 
+    def _missed(self, sig: tuple, prog: Any) -> bool:
+        """Count a program whose guards failed; the third time in a row (what it reads
+        changes every call), a graph-safe program gives way to the plain one, and the
+        plain one to eager.  Returns whether the step now runs eagerly."""
+        n = self._misses[sig] = self._misses.get(sig, 0) + 1
+        if n < MAX_MISSES:
+            return False
+        why = (
+            f"its guards failed {n} calls in a row (a parameter, a .grad or the optimizer's "
+            "state or groups it reads is replaced or changes state between calls)"
+        )
+        self._misses.pop(sig, None)
+        if prog.__class__ is GraphProgram:
+            self.graph = False
+            self._no_graph(why, stacklevel=5)
+            return False
+        self._fall_back(why)
+        return True
+
+    def _told(self, prog: GraphProgram) -> None:
+        """Warn once that a graph-safe program's capture failed (it runs as Python)."""
+        if not prog.told:
+            prog.told = True
+            if self.warn:
+                warnings.warn(
+                    f"compile_step: no CUDA graph, replaying without one: {prog.runner.reason}",
+                    UserWarning,
+                    stacklevel=3,
+                )
+
     def _record(self, sig: tuple, args: tuple) -> Any:
+        if sig not in self._first and len(self._first) + len(self._programs) >= MAX_PROGRAMS:
+            self._fall_back(
+                f"more than {MAX_PROGRAMS} different input signatures (shapes, dtypes, or the "
+                "values of Python number arguments: a number that changes every call, such "
+                "as a decaying lr, belongs in a 0-d tensor argument or in the optimizer's "
+                "param_groups)"
+            )
+            self.counts["eager"] += 1
+            return self.fn(*args)
         rec = Recorder(args)
         with capture(rec):
             result = self.fn(*args)
@@ -164,10 +249,14 @@ class CompiledStep:
             self._first[sig] = rec
             return result
         diff = _difference(first, rec)
+        if diff is not None and sig not in self._retried:
+            # a first call may differ from the next (state made on first use, such as the
+            # order of a new leaf's gradient): compare the next two instead, once
+            self._retried.add(sig)
+            self._first[sig] = rec
+            return result
         if diff is not None:
             self._fall_back(f"the step is not the same from one call to the next: {diff}")
-        elif len(self._programs) >= MAX_PROGRAMS:
-            self._fall_back(f"more than {MAX_PROGRAMS} different input shapes")
         else:
             self._programs[sig] = self._program(rec)
         return result
@@ -183,30 +272,34 @@ class CompiledStep:
             try:
                 return GraphProgram(rec)
             except NoGraph as e:
-                self._graph_reason = str(e)
-                if self.warn:
-                    warnings.warn(
-                        f"compile_step: no CUDA graph, replaying without one: {e}",
-                        UserWarning,
-                        stacklevel=5,
-                    )
+                self._no_graph(str(e))
         return Program(rec, out=self.buffers)
+
+    def _no_graph(self, reason: str, stacklevel: int = 6) -> None:
+        self._graph_reason = reason
+        if self.warn:
+            warnings.warn(
+                f"compile_step: no CUDA graph, replaying without one: {reason}",
+                UserWarning,
+                stacklevel=stacklevel,
+            )
 
     @property
     def graph_reason(self) -> str | None:
         """Why the step does not run as a graph-safe program (a CUDA graph), or None."""
-        if self._graph_reason is not None:
-            return self._graph_reason
         for prog in self._programs.values():
             runner = getattr(prog, "runner", None)
             if runner is not None and runner.reason is not None:
                 return runner.reason
-        return None
+        if self._programs and all(p.__class__ is GraphProgram for p in self._programs.values()):
+            return None  # every program now is one (an earlier reason no longer holds)
+        return self._graph_reason
 
     def _fall_back(self, reason: str) -> None:
         self.reason = reason
         self._programs.clear()
         self._first.clear()
+        self._misses.clear()
         if self.warn:
             warnings.warn(f"compile_step: running eagerly: {reason}", UserWarning, stacklevel=4)
 
@@ -226,7 +319,7 @@ class CompiledStep:
         for sig, prog in self._programs.items():
             shapes = ", ".join(
                 f"{list(s[0])} {s[1]} {s[2].device}{' requires_grad' if s[3] else ''}"
-                if len(s) == 4
+                if len(s) == 5
                 else repr(s[1])
                 for s in sig[1:]
             )

@@ -74,7 +74,7 @@ class Adagrad(CountsSteps):
         clr = group["lr"] / (1 + (st["step"] - 1) * group["lr_decay"])
         return (group["weight_decay"], group["eps"], -clr)
 
-    def _buffers(self, st: dict) -> tuple:
+    def _buffers(self, group: dict, st: dict) -> tuple:
         return (st["sum"]._data,)
 
     @staticmethod

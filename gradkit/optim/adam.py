@@ -80,6 +80,7 @@ class Adam(CountsSteps):
             }
             if group["amsgrad"]:
                 st["max_exp_avg_sq"] = self._state_tensor(p, xp.zeros_like(data))
+        self._buffers(group, st)  # a KeyError, as in PyTorch, before the step is counted
         st["step"] += 1
         return st
 
@@ -107,10 +108,9 @@ class Adam(CountsSteps):
             -lr / (1 - beta1**step),  # -lr / bias correction 1
         )
 
-    def _buffers(self, st: dict) -> tuple:
+    def _buffers(self, group: dict, st: dict) -> tuple:
         out = (st["exp_avg"]._data, st["exp_avg_sq"]._data)
-        vmax = st.get("max_exp_avg_sq")
-        return out if vmax is None else (*out, vmax._data)
+        return (*out, st["max_exp_avg_sq"]._data) if group["amsgrad"] else out
 
     @staticmethod
     def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:

@@ -166,7 +166,7 @@ class Optimizer:
         """One parameter's update: the host half, then the device half."""
         st = self._prepare(group, p)
         c = self._scalars(group, st)
-        self._kernel(p._be.xp, self._flags(group), p._data, g, self._buffers(st), c)
+        self._kernel(p._be.xp, self._flags(group), p._data, g, self._buffers(group, st), c)
 
     def _prepare(self, group: dict, p: Tensor) -> dict:
         """The parameter's state, made on its first step; the step counted."""
@@ -180,8 +180,9 @@ class Optimizer:
         """This step's numbers (Python floats, computed on the host as PyTorch does)."""
         return ()
 
-    def _buffers(self, st: dict) -> tuple:
-        """The state arrays the kernel updates in place."""
+    def _buffers(self, group: dict, st: dict) -> tuple:
+        """The state arrays the kernel updates in place (a KeyError, as in PyTorch, when
+        an option turned on after the first step needs one that was never made)."""
         return ()
 
     #: ``_kernel(xp, flags, data, g, bufs, c)``: the update's array calls (a staticmethod)

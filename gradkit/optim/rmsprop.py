@@ -73,6 +73,7 @@ class RMSprop(CountsSteps):
                 st["momentum_buffer"] = self._state_tensor(p, xp.zeros_like(data))
             if group["centered"]:
                 st["grad_avg"] = self._state_tensor(p, xp.zeros_like(data))
+        self._buffers(group, st)  # a KeyError, as in PyTorch, before the step is counted
         st["step"] += 1
         return st
 
@@ -88,8 +89,13 @@ class RMSprop(CountsSteps):
         alpha, lr = group["alpha"], group["lr"]
         return (group["weight_decay"], alpha, 1 - alpha, group["eps"], group["momentum"], lr, -lr)
 
-    def _buffers(self, st: dict) -> tuple:
-        return tuple(st[k]._data for k in ("square_avg", "momentum_buffer", "grad_avg") if k in st)
+    def _buffers(self, group: dict, st: dict) -> tuple:
+        bufs = [st["square_avg"]._data]
+        if group["momentum"] > 0:
+            bufs.append(st["momentum_buffer"]._data)
+        if group["centered"]:
+            bufs.append(st["grad_avg"]._data)
+        return tuple(bufs)
 
     @staticmethod
     def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:

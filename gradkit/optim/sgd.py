@@ -63,7 +63,7 @@ class SGD(Optimizer):
             self._first_momentum_step(group, p, g, st)
             return
         c = self._scalars(group, st)
-        self._kernel(p._be.xp, self._flags(group), p._data, g, self._buffers(st), c)
+        self._kernel(p._be.xp, self._flags(group), p._data, g, self._buffers(group, st), c)
 
     def _first_momentum_step(self, group: dict, p: Tensor, g: Any, st: dict) -> None:
         """The first step with momentum: the buffer starts as the (decayed) gradient."""
@@ -89,9 +89,8 @@ class SGD(Optimizer):
     def _scalars(self, group: dict, st: dict) -> tuple:
         return (group["weight_decay"], group["momentum"], 1 - group["dampening"], group["lr"])
 
-    def _buffers(self, st: dict) -> tuple:
-        buf = st.get("momentum_buffer")
-        return () if buf is None else (buf._data,)
+    def _buffers(self, group: dict, st: dict) -> tuple:
+        return (st["momentum_buffer"]._data,) if group["momentum"] != 0 else ()
 
     @staticmethod
     def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:

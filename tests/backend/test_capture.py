@@ -40,13 +40,15 @@ class _FakeCupy:
             def wait_event(self, event):
                 log.append(f"{self.name} waits {event}")
 
-            def begin_capture(self):
+            def begin_capture(self, mode=None):
                 fake.capturing = True
-                log.append("begin_capture")
+                log.append(f"begin_capture mode={mode}")
 
             def end_capture(self):
                 fake.capturing = False
                 log.append("end_capture")
+                if fake.end_fails:
+                    raise RuntimeError("cudaErrorStreamCaptureInvalidated")
                 return SimpleNamespace(launch=lambda stream: log.append(f"launch on {stream.name}"))
 
         current = Stream.__new__(Stream)
@@ -58,13 +60,17 @@ class _FakeCupy:
             yield
             log.append("allocator restored")
 
+        self.end_fails = False
         self.cuda = SimpleNamespace(
             Device=lambda i: contextlib.nullcontext(),
             get_current_stream=lambda: current,
             Stream=Stream,
             MemoryPool=lambda: SimpleNamespace(malloc="private-pool"),
             using_allocator=using_allocator,
+            set_pinned_memory_allocator=lambda a: log.append(f"pinned {a}"),
+            runtime=SimpleNamespace(streamCaptureModeThreadLocal="thread-local"),
         )
+        self.get_default_pinned_memory_pool = lambda: SimpleNamespace(malloc="default-pinned")
 
 
 def _body(cp: _FakeCupy, fail_in_capture: bool = False):
@@ -93,9 +99,11 @@ def test_first_call_runs_then_captures_later_calls_launch() -> None:
         "enter side",
         "allocator private-pool",
         "body (run)",
-        "begin_capture",
+        "pinned None",
+        "begin_capture mode=thread-local",
         "body (capture)",
         "end_capture",
+        "pinned default-pinned",
         "allocator restored",
         "exit side",
         "record side",
@@ -119,6 +127,16 @@ def test_a_failed_capture_is_ended_and_the_body_runs_as_python() -> None:
     )
     assert g() == ("out3",)  # one real run per call from now on
     assert calls == ["run", "capture", "run"] and g.launches == 0
+
+
+def test_the_reason_names_the_op_that_failed_not_end_capture() -> None:
+    cp = _FakeCupy()
+    cp.end_fails = True  # an invalidated capture makes end_capture raise too
+    body, _ = _body(cp, fail_in_capture=True)
+    g = CudaGraph(body, cp, 0)
+    g()
+    assert "operation not permitted" in g.reason and "Invalidated" not in g.reason
+    assert "pinned default-pinned" in cp.log  # pinned memory is back on
 
 
 def test_python_runner_runs_the_body_each_call() -> None:

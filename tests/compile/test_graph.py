@@ -216,15 +216,21 @@ def test_tripwire_catches_a_host_read_inside_the_device_half() -> None:
             w.grad = None
         return loss
 
-    eager = gradkit.compile_step(step, graph=False)  # the plain program: no tripwire
+    plain = gradkit.compile_step(step, graph=False)  # no tripwire: replays
     for _ in range(4):
-        eager(x)
-    assert eager.counts["replayed"] == 2
-    graph = gradkit.compile_step(step, graph=True)
-    graph(x)
-    graph(x)
-    with pytest.raises(HostTransfer, match=r"Array.__float__ on .*device1"):
-        graph(x)
+        plain(x)
+    assert plain.counts["replayed"] == 2 and plain.graph_reason is None
+    w0 = w.detach().cpu().numpy().copy()
+    graph = gradkit.compile_step(step)  # graph-safe by default on device1
+    out = [_host(graph(x)).tobytes() for _ in range(2)]
+    with pytest.warns(UserWarning, match=r"no CUDA graph.*Array.__float__ on .*device1"):
+        out.append(_host(graph(x)).tobytes())  # where a GPU captures: noted, run once
+    out.append(_host(graph(x)).tobytes())
+    assert "capture failed: Array.__float__" in graph.graph_reason
+    assert graph.counts["replayed"] == 2 and _program(graph).runner.launches == 0
+    with gradkit.no_grad():  # the same four steps eagerly, from the same weights
+        w.copy_(gradkit.tensor(w0, device=dev))
+    assert out == [_host(step(x)).tobytes() for _ in range(4)]
 
 
 def test_no_host_transfers_is_scoped() -> None:
@@ -357,3 +363,259 @@ def test_a_leaf_passed_as_argument_gets_its_own_gradient(dev: str) -> None:
     compiled(x)  # x already has a .grad: not the program's case, recorded again
     step(x2)
     assert _host(x.grad).tobytes() == _host(x2.grad).tobytes()
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+@pytest.mark.parametrize("graph", [False, True])
+def test_a_first_call_that_differs_from_the_next_is_recorded_once_more(
+    dev: str, graph: bool
+) -> None:
+    """An input leaf and a weight both get gradients: the engine accumulates them in
+    another order on the first call (the weight's node is new then, later it is not),
+    so the second and third calls are compared instead."""
+
+    def make(dev):
+        w = gradkit.randn(6, 3, device=dev, requires_grad=True)
+
+        def step(x):
+            loss = x.mm(w).tanh().sum()
+            loss.backward()
+            with gradkit.no_grad():
+                w.sub_(0.01 * w.grad)
+            w.grad = None
+            return loss, x.grad
+
+        return step, w
+
+    xs_ = [gradkit.randn(8, 6, device=dev) for _ in range(6)]
+    runs = []
+    for compiled in (False, True):
+        gradkit.manual_seed(0)
+        step, w = make(dev)
+        run = gradkit.compile_step(step, graph=graph) if compiled else step
+        out = []
+        for x in xs_:
+            x = x.detach().requires_grad_()
+            loss, g = run(x)
+            out.append((_host(loss).tobytes(), _host(g).tobytes()))
+        runs.append((out, _host(w).tobytes()))
+    assert runs[0] == runs[1]
+    assert run.reason is None and run.counts == {"eager": 0, "recorded": 3, "replayed": 3}
+
+
+def _compare(make: Callable, calls: Callable, dev: str, graph: bool | None = True) -> tuple:
+    """Run ``calls(run, state)`` on ``make(dev)``'s step eagerly and compiled; assert both
+    give the same bytes for what ``calls`` returns; return the compiled step."""
+    runs = []
+    for compiled in (False, True):
+        gradkit.manual_seed(0)
+        step, state = make(dev)
+        run = gradkit.compile_step(step, graph=graph, warn=False) if compiled else step
+        runs.append(calls(run, state))
+    assert runs[0] == runs[1]
+    return run
+
+
+def _sgd_step(momentum: float = 0.0) -> Callable:
+    def make(dev):
+        model = MODELS["mlp"](6, 5, 3).to(dev)
+        opt = gradkit.optim.SGD(model.parameters(), lr=0.05, momentum=momentum)
+
+        def step(x, y):
+            loss = model.loss(model(x), y)
+            loss.backward()
+            opt.step()
+            return loss
+
+        step.optimizer = opt
+        return step, model
+
+    return make
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_zero_grad_before_each_call_is_the_usual_loop_and_replays(dev: str) -> None:
+    """PyTorch's usual loop zeroes outside the step: the .grad the step begins with is
+    what the recording saw when it began (None), not what the step left."""
+    batches = [(x.to(dev), y.to(dev)) for x, y in _data()]
+
+    def calls(run, model):
+        out = []
+        for k in range(12):
+            run.optimizer.zero_grad() if hasattr(run, "optimizer") else run.fn.optimizer.zero_grad()
+            out.append(_host(run(*batches[k % 4])).tobytes())
+        return out, [_host(p).tobytes() for p in model.parameters()]
+
+    run = _compare(_sgd_step(0.9), calls, dev)
+    assert run.counts["replayed"] == 10 and run.graph_reason is None
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_a_held_grad_tensor_stays_the_grad_and_sees_each_step(dev: str) -> None:
+    """zero_grad(set_to_none=False) outside: eagerly the step adds into the same .grad
+    tensor every call, so one held from the first call shows every later step."""
+    batches = [(x.to(dev), y.to(dev)) for x, y in _data()]
+
+    def calls(run, model):
+        opt = (run.fn if hasattr(run, "fn") else run).optimizer
+        run(*batches[0])
+        held = [p.grad for p in model.parameters()]
+        out = []
+        for k in range(1, 10):
+            opt.zero_grad(set_to_none=False)
+            run(*batches[k % 4])
+            out.append([_host(g).tobytes() for g in held])
+            assert all(g is p.grad for g, p in zip(held, model.parameters()))
+        return out
+
+    run = _compare(_sgd_step(), calls, dev)
+    assert run.counts["replayed"] == 8 and run.graph_reason is None
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_a_returned_view_of_an_input_is_not_rewritten_by_the_next_call(dev: str) -> None:
+    def make(dev):
+        w = gradkit.randn(6, 3, device=dev, requires_grad=True)
+
+        def step(x):
+            loss = x.mm(w).sum()
+            loss.backward()
+            with gradkit.no_grad():
+                w.sub_(0.01 * w.grad)
+            w.grad = None
+            return loss, x[0], x.detach()
+
+        return step, w
+
+    def calls(run, w):
+        kept = [run(gradkit.full((4, 6), float(k), device=dev)) for k in range(6)]
+        return [[_host(t).tobytes() for t in out] for out in kept]
+
+    run = _compare(make, calls, dev)
+    assert run.counts["replayed"] == 4 and run.graph_reason is None
+
+
+@pytest.mark.parametrize("graph", [False, True])
+def test_a_parameter_group_added_after_capture_records_again(graph: bool) -> None:
+    def make(dev):
+        w = gradkit.randn(6, 3, requires_grad=True)
+        v = gradkit.randn(3, requires_grad=True)
+        opt = gradkit.optim.SGD([w], lr=0.1)
+
+        def step(x):
+            opt.zero_grad()
+            loss = (x.mm(w) * v).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        step.extra = (opt, v)
+        return step, (w, v)
+
+    def calls(run, wv):
+        opt, v = (run.fn if hasattr(run, "fn") else run).extra
+        x = gradkit.randn(4, 6)
+        out = [_host(run(x)).tobytes() for _ in range(4)]
+        opt.add_param_group({"params": [v]})
+        out += [_host(run(x)).tobytes() for _ in range(4)]
+        return out, [_host(t).tobytes() for t in wv]
+
+    run = _compare(make, calls, "cpu", graph=graph)
+    assert run.counts["recorded"] == 4 and run.counts["replayed"] == 4
+
+
+@pytest.mark.parametrize("dev", DEVICES)
+def test_a_transposed_input_gets_its_own_program(dev: str) -> None:
+    def make(dev):
+        w = gradkit.randn(6, 3, device=dev, requires_grad=True)
+
+        def step(x):
+            loss = x.mm(w).sum() + x.sum(0).pow(2).sum()
+            loss.backward()
+            with gradkit.no_grad():
+                w.sub_(0.001 * w.grad)
+            w.grad = None
+            return loss
+
+        return step, w
+
+    rng = np.random.default_rng(1)
+    plain = gradkit.tensor(rng.standard_normal((5, 6)), dtype=gradkit.float32, device=dev)
+    flipped = gradkit.tensor(rng.standard_normal((6, 5)), dtype=gradkit.float32, device=dev).t()
+
+    def calls(run, w):
+        return [_host(run(x)).tobytes() for x in (plain, plain, plain, flipped, flipped, flipped)]
+
+    run = _compare(make, calls, dev)
+    assert len(run._programs) == 2 and run.graph_reason is None
+
+
+def test_an_argument_with_gaps_replays_without_a_graph() -> None:
+    def make(dev):
+        w = gradkit.randn(3, 3, requires_grad=True)
+
+        def step(x):
+            loss = x.mm(w).sum()
+            loss.backward()
+            with gradkit.no_grad():
+                w.sub_(0.01 * w.grad)
+            w.grad = None
+            return loss
+
+        return step, w
+
+    x = gradkit.randn(4, 6)[:, ::2]
+    run = _compare(make, lambda run, w: [_host(run(x)).tobytes() for _ in range(5)], "cpu")
+    assert run.graph_reason.startswith("argument 0 is a view with gaps")
+    assert run.counts["replayed"] == 3
+
+
+def test_guards_failing_call_after_call_give_way_to_the_plain_program() -> None:
+    """The caller drops the gradients before every other call and the step adds to them:
+    the graph-safe program, made for one of the two states, misses every other call;
+    after three misses in a row the plain program (which branches at run time) takes
+    over, with the reason."""
+
+    def make(dev):
+        model = MODELS["mlp"](6, 5, 3)
+        opt = gradkit.optim.SGD(model.parameters(), lr=0.05)
+
+        def step(x, y):
+            loss = model.loss(model(x), y)
+            loss.backward()
+            return loss
+
+        step.optimizer = opt
+        return step, model
+
+    batches = _data()
+
+    def calls(run, model):
+        opt = (run.fn if hasattr(run, "fn") else run).optimizer
+        out = []
+        for k in range(30):
+            if k % 2 == 0:
+                opt.step()
+                opt.zero_grad()
+            out.append(_host(run(*batches[k % 4])).tobytes())
+        return out, [_host(p).tobytes() for p in model.parameters()]
+
+    run = _compare(make, calls, "cpu")
+    assert run.graph_reason.startswith("its guards failed 3 calls in a row")
+    assert run.reason is None and run.counts["replayed"] >= 15
+    assert {type(p).__name__ for p in run._programs.values()} == {"Program"}
+
+
+def test_an_optimizer_without_numbers_replays_as_a_graph() -> None:
+    class Fixed(gradkit.optim.SGD):
+        """SGD whose step is baked in: its _scalars are ()."""
+
+        def _scalars(self, group, st):
+            return ()
+
+        @staticmethod
+        def _kernel(xp, flags, data, g, bufs, c):
+            data -= 0.5 * g
+
+    step = _twins(_trainer("mlp", Fixed, lr=0.1), "strict:1", steps=10)
+    assert _program(step).opt.buffers == {}

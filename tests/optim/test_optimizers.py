@@ -189,3 +189,28 @@ def test_param_groups_and_errors() -> None:
         optim.Adam([a], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match="Invalid momentum value: -1"):
         optim.SGD([a], lr=0.1, momentum=-1)
+
+
+@pytest.mark.parametrize(
+    ("cls", "option", "value", "missing"),
+    [
+        (gradkit.optim.Adam, "amsgrad", True, "max_exp_avg_sq"),
+        (gradkit.optim.RMSprop, "centered", True, "grad_avg"),
+        (gradkit.optim.RMSprop, "momentum", 0.5, "momentum_buffer"),
+    ],
+)
+def test_an_option_turned_on_after_the_first_step_is_a_key_error_as_in_pytorch(
+    cls, option, value, missing
+) -> None:
+    """PyTorch makes these buffers at the first step only, and a later step that needs
+    one raises KeyError naming it (never another buffer used in its place)."""
+    w = gradkit.randn(3, requires_grad=True)
+    opt = cls([w], lr=0.1)
+    w.grad = gradkit.ones(3)
+    opt.step()
+    opt.param_groups[0][option] = value
+    before = w.detach().numpy().copy()
+    with pytest.raises(KeyError, match=missing):
+        opt.step()
+    assert np.array_equal(w.detach().numpy(), before)
+    assert opt.state[w]["step"] == 1
