@@ -58,12 +58,15 @@ class SGD(Optimizer):
 
     @runs_kernel
     def _update(self, group: dict, p: Tensor, g: Any) -> None:
-        st = self._prepare(group, p)
-        if group["momentum"] != 0 and st.get("momentum_buffer") is None:
-            self._first_momentum_step(group, p, g, st)
-            return
-        c = self._scalars(group, st)
-        self._kernel(p._be.xp, self._flags(group), p._data, g, self._buffers(group, st), c)
+        bufs: tuple = ()
+        if group["momentum"] != 0:  # plain SGD keeps no state (and looks none up)
+            st = self.state.setdefault(p, {})
+            if st.get("momentum_buffer") is None:
+                self._first_momentum_step(group, p, g, st)
+                return
+            bufs = (st["momentum_buffer"]._data,)
+        c = self._scalars(group, {})
+        self._kernel(p._be.xp, self._flags(group), p._data, g, bufs, c)
 
     def _first_momentum_step(self, group: dict, p: Tensor, g: Any, st: dict) -> None:
         """The first step with momentum: the buffer starts as the (decayed) gradient."""
