@@ -170,15 +170,14 @@ class CudaGraph:
         return outs
 
     def _try_capture(self, side: Any) -> None:
-        """Capture the body on ``side`` in thread-local mode (an unsafe call such as a
-        synchronous copy fails instead of being recorded), with pinned host memory off
-        (an upload staged through it would be replayed from a buffer since reused)."""
-        cp = self._cupy
+        """Capture the body on ``side`` (cupy's default, relaxed mode: the private pool
+        may grow while capturing, since the warm-up's outputs and saved arrays are still
+        alive); keep the error of the op that failed, not end_capture's own."""
         first: Exception | None = None
         captured: tuple = ()
-        cp.cuda.set_pinned_memory_allocator(None)
+        graph: Any = None
         try:
-            side.begin_capture(mode=cp.cuda.runtime.streamCaptureModeThreadLocal)
+            side.begin_capture()
             try:
                 captured = self.body()
             except Exception as e:
@@ -189,9 +188,7 @@ class CudaGraph:
                 first = first or e
         except Exception as e:  # begin_capture itself refused
             first = e
-        finally:
-            cp.cuda.set_pinned_memory_allocator(cp.get_default_pinned_memory_pool().malloc)
-        if first is not None:  # the op that failed, not end_capture's own complaint
+        if first is not None:
             self.reason = f"capture failed: {type(first).__name__}: {first}"
         else:
             self.graph, self._outs = graph, captured

@@ -76,6 +76,15 @@ def _may_alias(a: Any, b: Any) -> bool:
     return bool(mod.may_share_memory(a, b))
 
 
+def _apart(*leaves: Tensor) -> bool:
+    """The ``.grad`` arrays of ``leaves`` are distinct and none is a view (so none can
+    share memory with another: each is copied into its buffer and back whole)."""
+    arrs = [t._grad._data for t in leaves]
+    if len({id(a) for a in arrs}) != len(arrs):
+        return False
+    return all(getattr(getattr(a, "_array", a), "base", None) is None for a in arrs)
+
+
 def _dense(arr: Any) -> bool:
     """C- or Fortran-contiguous (so ``empty_like`` gives a buffer of the same strides)."""
     flags = getattr(getattr(arr, "_array", arr), "flags", None)
@@ -104,7 +113,7 @@ class _OptimizerPlan:
                 return False
             try:
                 now = opt._buffers(group, opt.state.get(p) or {})
-            except KeyError:  # its state was cleared
+            except KeyError:  # its state was cleared or reset
                 return False
             if len(now) != len(bufs) or any(a is not b for a, b in zip(now, bufs)):
                 return False
@@ -367,6 +376,9 @@ class GraphProgram:
             arr = em.objs[name]
             dt = em.obj(arr.dtype, "dtype", key=("dtype", str(arr.dtype)))
             guards.append(f"not {fits}({t}, {arr.shape!r}, {dt})")
+        if len(self._entry_load) > 1:  # each copied back whole: no two may share memory
+            apart = em.obj(_apart, "apart")
+            guards.append(f"not {apart}({', '.join(t for t, _k, _n in self._entry_load)})")
         if self.opt.entries:
             guards.append(f"not {em.obj(self.opt, 'optimizers')}.fits()")
         src += guard_lines(guards)
@@ -384,8 +396,11 @@ class GraphProgram:
             src.append(f"    {put_back}(_e{j}, {name})")
         set_grad = em.obj(_set_grad, "set_grad")
         copy = em.obj(self.be.copy, "copy", key=("copy",))
+        entry_keys = {k for _t, k, _n in self._entry_load}
         for j, (k, t, _s) in enumerate(grads):
-            if k.__class__ is tuple:  # an argument's own .grad: never the graph's array
+            # an argument's own .grad is never the graph's array; nor is a new .grad of a
+            # leaf whose .grad the step began with (the next call's put_back writes there)
+            if k.__class__ is tuple or k in entry_keys:
                 src.append(f"    {set_grad}({t}, {copy}(_o[{j}]) if _copies else _o[{j}], be)")
             else:
                 src.append(f"    {set_grad}({t}, _o[{j}], be)")

@@ -219,7 +219,9 @@ class Program:
 
 def ext_guards(em: _Emitter, rec: Any) -> list[str]:
     """Conditions under which a program no longer fits: a tensor it reads from outside
-    has a new array, or was frozen or unfrozen (that changes which gradients it makes)."""
+    has a new array, or was frozen or unfrozen (that changes which gradients it makes),
+    or a ``.grad`` the step's code reads first is None where it was not, or the reverse
+    (``if p.grad is None: ...`` in the step)."""
     guards = []
     for e in rec.exts:
         em.objs[f"e{e.index}"] = e.array
@@ -228,6 +230,8 @@ def ext_guards(em: _Emitter, rec: Any) -> list[str]:
             t = em.obj(e.tensor, _hint(e.tensor))
             guards.append(f"{t}._data is not e{e.index}")
             guards.append(f"{t}._rg is not {bool(e.tensor._rg)}")
+    for ref, was_none in rec.first_reads:  # the step's code may branch on it
+        guards.append(f"({em.src(ref)}._grad is None) is not {was_none}")
     return guards
 
 

@@ -67,6 +67,8 @@ class Recorder:
         #: id(tensor) -> its ``.grad`` array (or None) the first time the step touched
         #: that ``.grad``: what it was when the step began
         self.first_grads: dict[int, Any] = {}
+        #: (tensor ref, its .grad was None) where the step's code read a .grad first
+        self.first_reads: list[tuple[Any, bool]] = []
         self.result: Any = None
         self.backend: ArrayBackend | None = None
 
@@ -134,12 +136,15 @@ class Recorder:
                 return A(i)
         return C(t)
 
-    def touch(self, t: Tensor) -> None:
-        """Note what ``t.grad`` is before the step first reads or writes it."""
+    def touch(self, t: Tensor, read: bool = False) -> None:
+        """Note what ``t.grad`` is before the step first reads or writes it; ``read``:
+        the step's own code reads it (``p.grad``), and may branch on whether it is None."""
         if id(t) not in self.first_grads:
             g = t._grad
             self.first_grads[id(t)] = None if g is None else g._data
             self._keep.append(t)
+            if read:
+                self.first_reads.append((self.tensor(t), g is None))
 
     def refuse(self, reason: str) -> None:
         """The step cannot be replayed: keep the first reason."""
@@ -336,7 +341,7 @@ def _rec_grad_get(self: Tensor) -> Any:
     g = _ORIG["grad"].fget(self)
     rec = _CURRENT[0]
     if rec is not None and not rec.paused:
-        rec.touch(self)
+        rec.touch(self, read=True)
     if rec is not None and not rec.paused and g is not None:
         rec.lines.append(("loadgrad", (rec.tensor(self),), (rec.define(g._data),)))
     return g

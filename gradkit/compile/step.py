@@ -18,8 +18,10 @@ __all__ = ["compile_step", "CompiledStep"]
 
 #: programs kept per step function (one per input signature); more falls back to eager
 MAX_PROGRAMS = 8
-#: a program whose guards fail this many calls in a row gives way (see CompiledStep._missed)
+#: a program whose guards fail this many times, on more than one call in MISS_SHARE it
+#: replays, gives way (see CompiledStep._missed)
 MAX_MISSES = 3
+MISS_SHARE = 4
 
 
 def _signature(args: tuple) -> tuple | None:
@@ -31,8 +33,8 @@ def _signature(args: tuple) -> tuple | None:
         if a.__class__ is Tensor:
             d = a._data
             sig.append((d.shape, d.dtype, a._be, a._rg, layout(d)))
-        elif a.__class__ is float:  # by repr: -0.0 is not 0.0 here, and nan is nan
-            sig.append((float, repr(a)))
+        elif isinstance(a, float):  # by repr: -0.0 is not 0.0 here, and nan is nan
+            sig.append((a.__class__, repr(a)))
         elif isinstance(a, LITERALS):
             sig.append((a.__class__, a))
         else:
@@ -70,6 +72,11 @@ def _result_template(rec: Recorder, x: Any) -> tuple:
 
 def _difference(a: Recorder, b: Recorder) -> str | None:
     """Where two recordings of the same step differ, or None."""
+    if [w for _, w in a.first_reads] != [w for _, w in b.first_reads]:
+        return (
+            "a .grad the step's code reads is None on one call and not on the next (the "
+            "step may branch on it, as `if p.grad is None:` does)"
+        )
     if len(a.lines) != len(b.lines):
         return f"{len(a.lines)} calls one time, {len(b.lines)} the next"
     for k, (la, lb) in enumerate(zip(a.lines, b.lines)):
@@ -186,7 +193,6 @@ class CompiledStep:
             out = prog.run(*args)
             if out is not MISS:
                 self.counts["replayed"] += 1
-                self._misses.pop(sig, None)
                 if prog.__class__ is GraphProgram and prog.runner.reason is not None:
                     self._told(prog)
                 return out
@@ -197,20 +203,21 @@ class CompiledStep:
         return self._record(sig, args)
 
     def _missed(self, sig: tuple, prog: Any) -> bool:
-        """Count a program whose guards failed; the third time in a row (what it reads
-        changes every call), a graph-safe program gives way to the plain one, and the
-        plain one to eager.  Returns whether the step now runs eagerly."""
+        """Count a program whose guards failed; when they fail often (three times, and on
+        more than one call in four replays: what it reads changes between calls), a
+        graph-safe program gives way to the plain one, and the plain one to eager.
+        Returns whether the step now runs eagerly."""
         n = self._misses[sig] = self._misses.get(sig, 0) + 1
-        if n < MAX_MISSES:
-            return False
+        if n < MAX_MISSES or n * MISS_SHARE < self.counts["replayed"]:
+            return False  # a rare miss (a checkpoint loaded, a parameter replaced)
         why = (
-            f"its guards failed {n} calls in a row (a parameter, a .grad or the optimizer's "
-            "state or groups it reads is replaced or changes state between calls)"
+            f"its guards failed on {n} calls (a parameter, a .grad or the optimizer's state "
+            "or groups it reads is replaced or changes state between calls)"
         )
         self._misses.pop(sig, None)
         if prog.__class__ is GraphProgram:
             self.graph = False
-            self._no_graph(why, stacklevel=5)
+            self._no_graph(why, stacklevel=4)
             return False
         self._fall_back(why)
         return True
@@ -275,7 +282,7 @@ class CompiledStep:
                 self._no_graph(str(e))
         return Program(rec, out=self.buffers)
 
-    def _no_graph(self, reason: str, stacklevel: int = 6) -> None:
+    def _no_graph(self, reason: str, stacklevel: int = 5) -> None:
         self._graph_reason = reason
         if self.warn:
             warnings.warn(
@@ -302,6 +309,20 @@ class CompiledStep:
         self._misses.clear()
         if self.warn:
             warnings.warn(f"compile_step: running eagerly: {reason}", UserWarning, stacklevel=4)
+
+    @property
+    def how(self) -> str:
+        """How the step replays now: "eagerly", "plain program", or the runner of its
+        graph-safe programs ("CUDA graph", ...)."""
+        if self.reason is not None:
+            return "eagerly"
+        kinds = sorted(
+            {
+                getattr(getattr(p, "runner", None), "kind", "plain program")
+                for p in self._programs.values()
+            }
+        )
+        return ", ".join(kinds) if kinds else "not captured yet"
 
     @property
     def captured(self) -> bool:

@@ -93,7 +93,12 @@ class SGD(Optimizer):
         return (group["weight_decay"], group["momentum"], 1 - group["dampening"], group["lr"])
 
     def _buffers(self, group: dict, st: dict) -> tuple:
-        return (st["momentum_buffer"]._data,) if group["momentum"] != 0 else ()
+        if group["momentum"] == 0:
+            return ()
+        buf = st.get("momentum_buffer")
+        if buf is None:  # reset by the user: the next eager step starts it again
+            raise KeyError("momentum_buffer")
+        return (buf._data,)
 
     @staticmethod
     def _kernel(xp: Any, flags: tuple, data: Any, g: Any, bufs: tuple, c: tuple) -> None:

@@ -94,7 +94,8 @@ class Trainer:
         self.host = data.x_train._be.is_host
         self.hooks = Hooks(hooks)
         #: the captured step (``loop.compile``), or None: eager
-        self._compiled = compile_step(self._step) if loop.compile else None
+        self._compiled = compile_step(self._step, warn=False) if loop.compile else None
+        self._compile_told: set[str] = set()
 
     # -- one optimizer step ---------------------------------------------------------------
     def _batch(self, micro: int) -> tuple[Any, Any, int]:
@@ -148,6 +149,20 @@ class Trainer:
             total = loss if total is None else total + loss
         self.optimizer.step()
         return total, out
+
+    def _compile_news(self, final: bool = False) -> None:
+        """``loop.compile``: say once why the step runs eagerly or without a graph, and at
+        the end how many steps were replayed, and how."""
+        c = self._compiled
+        if c is None:
+            return
+        for why, what in ((c.reason, "runs eagerly"), (c.graph_reason, "replays without a graph")):
+            if why is not None and why not in self._compile_told:
+                self._compile_told.add(why)
+                log.warning("loop.compile: the step %s: %s", what, why)
+        if final:
+            n = sum(c.counts.values())
+            log.info("loop.compile: %d of %d steps replayed (%s)", c.counts["replayed"], n, c.how)
 
     def _grad_norms(self) -> dict[str, float]:
         """Each parameter's gradient norm (read back at log steps only)."""
@@ -230,6 +245,7 @@ class Trainer:
                                 grad_norm=self._grad_norms(),  # step() leaves .grad as is
                             )
                             self.reporter.train(step, epoch, train_loss, batch_metric)
+                            self._compile_news()
                             self.hooks.call("log", rec)
                         every = self.loop.eval_every
                         if (every and step % every == 0) or step == self.total:
@@ -250,6 +266,7 @@ class Trainer:
                 val_loss, metric = evaluate(self.model, self.data.x_val, self.data.y_val)
             self._checkpoint(step, micro, periodic=False)
             save_params(self.model, self.run_dir / "params.npz")
+            self._compile_news(final=True)
             if signals.requested():
                 log.warning(
                     "%s arrived as the run finished; everything is saved",
